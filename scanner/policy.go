@@ -1,0 +1,271 @@
+package scanner
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"time"
+)
+
+// Action is what a rule does with a read.
+type Action uint8
+
+// Actions. The zero value denies, so a rule left out of a policy fails safe.
+const (
+	Deny      Action = 0
+	Allow     Action = 1
+	AllowFlag Action = 2 // allow, and flag the event for review
+)
+
+var actionNames = [...]string{"deny", "allow", "flag"}
+
+func (a Action) String() string {
+	if int(a) < len(actionNames) {
+		return actionNames[a]
+	}
+	return fmt.Sprintf("action(%d)", uint8(a))
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler: deny, allow or flag.
+func (a *Action) UnmarshalText(b []byte) error {
+	for i, n := range actionNames {
+		if n == string(b) {
+			*a = Action(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown action %q (want deny, allow or flag)", b)
+}
+
+// AntiPassback is how a gate treats a pass that passes the same way twice
+// without passing the other way between.
+type AntiPassback uint8
+
+// Anti-passback modes.
+const (
+	PassbackOff   AntiPassback = 0
+	PassbackSoft  AntiPassback = 1 // allow and flag
+	PassbackHard  AntiPassback = 2 // deny
+	PassbackTimed AntiPassback = 3 // deny within Rules.PassbackWindow, then allow
+)
+
+var passbackNames = [...]string{"off", "soft", "hard", "timed"}
+
+func (m AntiPassback) String() string {
+	if int(m) < len(passbackNames) {
+		return passbackNames[m]
+	}
+	return fmt.Sprintf("antipassback(%d)", uint8(m))
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (m AntiPassback) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler: off, soft, hard or timed.
+func (m *AntiPassback) UnmarshalText(b []byte) error {
+	for i, n := range passbackNames {
+		if n == string(b) {
+			*m = AntiPassback(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown anti-passback mode %q (want off, soft, hard or timed)", b)
+}
+
+// Rules are a site's rules for one direction.
+type Rules struct {
+	// What each colour may do.
+	Green  Action `cbor:"1,keyasint" toml:"green"`
+	Yellow Action `cbor:"2,keyasint" toml:"yellow"`
+	Red    Action `cbor:"3,keyasint" toml:"red"`
+
+	// Classes allowed this way; empty allows every class.
+	Classes []Class `cbor:"4,keyasint,omitempty" toml:"classes"`
+
+	AntiPassback   AntiPassback  `cbor:"5,keyasint,omitempty" toml:"anti_passback"`
+	PassbackWindow time.Duration `cbor:"6,keyasint,omitempty" toml:"passback_window"` // for PassbackTimed
+
+	// Household quota: at most QuotaCount allowed exits per household in
+	// any QuotaWindow. Zero QuotaCount: no quota. Counts exits only.
+	QuotaCount  int           `cbor:"7,keyasint,omitempty" toml:"quota_count"`
+	QuotaWindow time.Duration `cbor:"8,keyasint,omitempty" toml:"quota_window"`
+
+	// Quarantine denies a pass whose quarantine-until is still ahead.
+	Quarantine bool `cbor:"9,keyasint,omitempty" toml:"quarantine"`
+}
+
+func (r *Rules) colour(c Colour) Action {
+	switch c {
+	case Green:
+		return r.Green
+	case Yellow:
+		return r.Yellow
+	case Red:
+		return r.Red
+	}
+	return Deny
+}
+
+func (r *Rules) allowsClass(c Class) bool {
+	if len(r.Classes) == 0 {
+		return true
+	}
+	for _, k := range r.Classes {
+		if k == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Defaults for zero Policy fields.
+const (
+	DefaultClockSkew = 2 * time.Minute
+	DefaultDebounce  = 5 * time.Second
+)
+
+// Policy is a site's rules. It is a signed document from the hub, or comes
+// from the gate's config; the type is the same.
+type Policy struct {
+	Version  uint64 `cbor:"1,keyasint" toml:"-"`
+	Site     string `cbor:"2,keyasint" toml:"-"`
+	IssuedAt int64  `cbor:"3,keyasint" toml:"-"` // Unix seconds
+
+	Entry Rules `cbor:"4,keyasint" toml:"entry"`
+	Exit  Rules `cbor:"5,keyasint" toml:"exit"`
+
+	// MaxTrustAge is how old the trust data (the last time the hub
+	// confirmed it current) may be; zero means no limit. Past it,
+	// StaleTrust says what happens: Deny, or AllowFlag.
+	MaxTrustAge time.Duration `cbor:"6,keyasint,omitempty" toml:"max_trust_age"`
+	StaleTrust  Action        `cbor:"7,keyasint,omitempty" toml:"stale_trust"`
+
+	// ClockUnknown is what happens when the gate has no trusted wall
+	// time: Deny, or AllowFlag. A pass expired even by the time floor
+	// is denied either way.
+	ClockUnknown Action `cbor:"8,keyasint,omitempty" toml:"clock_unknown"`
+
+	// ClockSkew is the slack allowed on not-before and expiry; zero
+	// means DefaultClockSkew.
+	ClockSkew time.Duration `cbor:"9,keyasint,omitempty" toml:"clock_skew"`
+
+	// Emergency opens every exit: nothing is denied for egress, and
+	// every read is still logged.
+	Emergency bool `cbor:"10,keyasint,omitempty" toml:"emergency"`
+
+	// Debounce: the same pass read again within it at the same input is
+	// one decision; zero means DefaultDebounce.
+	Debounce time.Duration `cbor:"11,keyasint,omitempty" toml:"debounce"`
+}
+
+// Rules returns the rules for direction d.
+func (p *Policy) Rules(d Direction) *Rules {
+	if d == Exit {
+		return &p.Exit
+	}
+	return &p.Entry
+}
+
+func (p *Policy) skew() time.Duration {
+	if p.ClockSkew > 0 {
+		return p.ClockSkew
+	}
+	return DefaultClockSkew
+}
+
+// DebounceWindow returns the debounce window, applying the default.
+func (p *Policy) DebounceWindow() time.Duration {
+	if p.Debounce > 0 {
+		return p.Debounce
+	}
+	return DefaultDebounce
+}
+
+// DefaultPolicy is the policy of a gate that has been told nothing else:
+// green passes either way, yellow may enter but not leave, red may enter to
+// go home (flagged) but not leave, quarantine enforced on exit, unknown
+// clock and stale trust allowed but flagged.
+func DefaultPolicy(site string) *Policy {
+	return &Policy{
+		Site:         site,
+		Entry:        Rules{Green: Allow, Yellow: Allow, Red: AllowFlag},
+		Exit:         Rules{Green: Allow, Yellow: Deny, Red: Deny, Quarantine: true},
+		StaleTrust:   AllowFlag,
+		ClockUnknown: AllowFlag,
+	}
+}
+
+// Check validates a policy's values.
+func (p *Policy) Check() error {
+	for _, r := range []*Rules{&p.Entry, &p.Exit} {
+		for _, a := range []Action{r.Green, r.Yellow, r.Red} {
+			if a > AllowFlag {
+				return fmt.Errorf("action %d out of range", a)
+			}
+		}
+		for _, c := range r.Classes {
+			if c > Staff {
+				return fmt.Errorf("class %d out of range", c)
+			}
+		}
+		switch {
+		case r.AntiPassback > PassbackTimed:
+			return fmt.Errorf("anti-passback mode %d out of range", r.AntiPassback)
+		case r.AntiPassback == PassbackTimed && r.PassbackWindow <= 0:
+			return fmt.Errorf("timed anti-passback needs a positive passback_window")
+		case r.QuotaCount < 0:
+			return fmt.Errorf("negative quota_count")
+		case r.QuotaCount > 0 && r.QuotaWindow <= 0:
+			return fmt.Errorf("quota_count needs a positive quota_window")
+		case r.PassbackWindow < 0 || r.QuotaWindow < 0:
+			return fmt.Errorf("negative window")
+		}
+	}
+	switch {
+	case p.StaleTrust > AllowFlag || p.ClockUnknown > AllowFlag:
+		return fmt.Errorf("fallback action out of range")
+	case p.MaxTrustAge < 0 || p.ClockSkew < 0 || p.Debounce < 0:
+		return fmt.Errorf("negative duration")
+	case len(p.Site) > MaxSiteLen:
+		return fmt.Errorf("site name too long")
+	}
+	return nil
+}
+
+// SignPolicy signs a policy with key (the root key or a policy signer for
+// the policy's site).
+func SignPolicy(p *Policy, key ed25519.PrivateKey) ([]byte, error) {
+	if err := p.Check(); err != nil {
+		return nil, fmt.Errorf("sign policy: %w", err)
+	}
+	payload, err := encMode.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("sign policy: %w", err)
+	}
+	return signEnvelope(key, ctPolicy, payload)
+}
+
+// ParsePolicy verifies and decodes a policy signed by root or by a policy
+// signer in keys that serves the policy's site.
+func ParsePolicy(raw []byte, root ed25519.PublicKey, keys *KeySet) (*Policy, error) {
+	e, err := parseEnvelope(raw, ctPolicy)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	var p Policy
+	if err := decMode.Unmarshal(e.payload, &p); err != nil {
+		return nil, fmt.Errorf("policy: %w", formatErr("%v", err))
+	}
+	if err := checkSigner(e, root, keys, RolePolicySigner, "", p.Site, p.IssuedAt); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	if p.Site == "" {
+		return nil, fmt.Errorf("policy: %w", formatErr("no site"))
+	}
+	if err := p.Check(); err != nil {
+		return nil, fmt.Errorf("policy: %w", formatErr("%v", err))
+	}
+	return &p, nil
+}

@@ -1,0 +1,185 @@
+package scanner
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+)
+
+// Errors for trust documents. Parse errors other than these are
+// *FormatError.
+var (
+	// ErrNotTrusted: the document's signature does not verify under a
+	// key the gate trusts for that kind of document.
+	ErrNotTrusted = errors.New("not signed by a trusted key")
+	// ErrOlder: the document is older than the one held; versions never
+	// go backwards.
+	ErrOlder = errors.New("older than the version held")
+	// ErrVersionConflict: a document has the version of the one held but
+	// other content.
+	ErrVersionConflict = errors.New("same version as the one held, different content")
+)
+
+// checkSigner verifies e under root, or under a key in keys of the given
+// role that is valid at the document's issue time, signs for issuer (when
+// issuer is set) and serves site (when site is set).
+func checkSigner(e *envelope, root ed25519.PublicKey, keys *KeySet, role Role, issuer, site string, issuedAt int64) error {
+	if len(root) == ed25519.PublicKeySize && bytes.Equal(e.header.KID, KeyID(root)) {
+		if e.verify(root) {
+			return nil
+		}
+		return ErrNotTrusted
+	}
+	k := keys.lookup(e.header.KID, role)
+	if k == nil || (issuer != "" && k.Issuer != issuer) || (site != "" && !k.servesSite(site)) ||
+		!k.validAt(time.Unix(issuedAt, 0)) || !e.verify(k.Public) {
+		return ErrNotTrusted
+	}
+	return nil
+}
+
+// Trust is everything a gate trusts: its root key and the documents signed
+// under it. A Trust is never changed once built; the With methods return a
+// new one, so a gate can swap trust under readers with an atomic pointer.
+type Trust struct {
+	Root     ed25519.PublicKey
+	Keys     *KeySet
+	Status   map[string]*StatusList // by issuer
+	Policies map[string]*Policy     // by site
+
+	// FreshAt is when the hub last confirmed this trust data current,
+	// by its signed time. The policy's MaxTrustAge is measured from it.
+	FreshAt time.Time
+
+	raw map[string][]byte // the signed documents, by kind/name, to compare versions
+}
+
+// NewTrust returns the trust of a gate that knows only its root key.
+func NewTrust(root ed25519.PublicKey) *Trust {
+	return &Trust{Root: root}
+}
+
+func (t *Trust) clone() *Trust {
+	c := *t
+	c.Status = maps.Clone(t.Status)
+	c.Policies = maps.Clone(t.Policies)
+	c.raw = maps.Clone(t.raw)
+	if c.raw == nil {
+		c.raw = map[string][]byte{}
+	}
+	return &c
+}
+
+// sameVersion decides what to do with a document of the version held:
+// identical is a no-op, anything else a conflict.
+func (t *Trust) sameVersion(name string, raw []byte) error {
+	if bytes.Equal(t.raw[name], raw) {
+		return nil
+	}
+	return ErrVersionConflict
+}
+
+// WithKeySet returns t with the key set raw, which the root key must sign.
+// It returns t itself when raw is the key set already held.
+func (t *Trust) WithKeySet(raw []byte) (*Trust, error) {
+	ks, err := ParseKeySet(raw, t.Root)
+	if err != nil {
+		return nil, err
+	}
+	if t.Keys != nil {
+		switch {
+		case ks.Version < t.Keys.Version:
+			return nil, fmt.Errorf("key set %d: %w %d", ks.Version, ErrOlder, t.Keys.Version)
+		case ks.Version == t.Keys.Version:
+			return t, t.sameVersion("keyset", raw)
+		}
+	}
+	c := t.clone()
+	c.Keys = ks
+	c.raw["keyset"] = bytes.Clone(raw)
+	return c, nil
+}
+
+// WithStatusList returns t with the full status list raw.
+func (t *Trust) WithStatusList(raw []byte) (*Trust, error) {
+	l, err := ParseStatusList(raw, t.Root, t.Keys)
+	if err != nil {
+		return nil, err
+	}
+	return t.withStatus(l, raw)
+}
+
+// WithStatusDelta returns t with the status delta raw applied to the list
+// held for its issuer. ErrDeltaBase means: fetch the full list.
+func (t *Trust) WithStatusDelta(issuer string, raw []byte) (*Trust, error) {
+	held := t.Status[issuer]
+	if held == nil {
+		return nil, fmt.Errorf("status delta for %s: no list held: %w", issuer, ErrDeltaBase)
+	}
+	l, err := held.ApplyDelta(raw, t.Root, t.Keys)
+	if err != nil {
+		return nil, err
+	}
+	return t.withStatus(l, nil)
+}
+
+func (t *Trust) withStatus(l *StatusList, raw []byte) (*Trust, error) {
+	if held := t.Status[l.Issuer]; held != nil {
+		switch {
+		case l.Version < held.Version:
+			return nil, fmt.Errorf("status list %s %d: %w %d", l.Issuer, l.Version, ErrOlder, held.Version)
+		case l.Version == held.Version:
+			if l.Digest() == held.Digest() {
+				return t, nil
+			}
+			return nil, fmt.Errorf("status list %s %d: %w", l.Issuer, l.Version, ErrVersionConflict)
+		}
+	}
+	c := t.clone()
+	if c.Status == nil {
+		c.Status = map[string]*StatusList{}
+	}
+	c.Status[l.Issuer] = l
+	if raw != nil {
+		c.raw["status/"+l.Issuer] = bytes.Clone(raw)
+	} else {
+		delete(c.raw, "status/"+l.Issuer)
+	}
+	return c, nil
+}
+
+// WithPolicy returns t with the policy raw for its site.
+func (t *Trust) WithPolicy(raw []byte) (*Trust, error) {
+	p, err := ParsePolicy(raw, t.Root, t.Keys)
+	if err != nil {
+		return nil, err
+	}
+	if held := t.Policies[p.Site]; held != nil {
+		switch {
+		case p.Version < held.Version:
+			return nil, fmt.Errorf("policy %s %d: %w %d", p.Site, p.Version, ErrOlder, held.Version)
+		case p.Version == held.Version:
+			return t, t.sameVersion("policy/"+p.Site, raw)
+		}
+	}
+	c := t.clone()
+	if c.Policies == nil {
+		c.Policies = map[string]*Policy{}
+	}
+	c.Policies[p.Site] = p
+	c.raw["policy/"+p.Site] = bytes.Clone(raw)
+	return c, nil
+}
+
+// WithFreshAt returns t confirmed current at time at (never moving back).
+func (t *Trust) WithFreshAt(at time.Time) *Trust {
+	if !at.After(t.FreshAt) {
+		return t
+	}
+	c := t.clone()
+	c.FreshAt = at
+	return c
+}
