@@ -1,0 +1,79 @@
+//go:build linux
+
+package camera
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+	"unsafe"
+
+	"github.com/blackjack/webcam"
+	"golang.org/x/sys/unix"
+)
+
+// unmapLeftovers reads the library's unexported buffer list: a new
+// version of the library that renames it must fail here, not leak.
+func TestWebcamBuffersField(t *testing.T) {
+	f, ok := reflect.TypeFor[webcam.Webcam]().FieldByName("buffers")
+	if !ok || f.Type != reflect.TypeFor[[][]byte]() {
+		t.Fatalf("webcam.Webcam has no buffers [][]byte field (found %v): review unmapLeftovers", f.Type)
+	}
+}
+
+func TestUnmapLeftovers(t *testing.T) {
+	b, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	if err != nil {
+		t.Skipf("mmap: %v", err)
+	}
+	w := new(webcam.Webcam)
+	field := reflect.ValueOf(w).Elem().FieldByName("buffers")
+	reflect.NewAt(field.Type(), unsafe.Pointer(field.UnsafeAddr())).Elem().Set(reflect.ValueOf([][]byte{b, nil}))
+	unmapLeftovers(w)
+	if err := unix.Munmap(b); !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("the buffer was not unmapped: Munmap again = %v", err)
+	}
+	unmapLeftovers(w) // a second time is harmless
+	unmapLeftovers(new(webcam.Webcam))
+}
+
+func TestMappedBeforeFailing(t *testing.T) {
+	for msg, want := range map[string]bool{
+		"Failed to start streaming: no space left on device":     true,
+		"Failed to enqueue buffer: invalid argument":             true,
+		"Failed to map memory: cannot allocate memory":           true,
+		"Failed to map request buffers: device or resource busy": false,
+		"Already streaming": false,
+	} {
+		if got := mappedBeforeFailing(errors.New(msg)); got != want {
+			t.Errorf("mappedBeforeFailing(%q) = %v", msg, got)
+		}
+	}
+}
+
+// The real adapter on things that are not cameras.
+func TestOpenNotACamera(t *testing.T) {
+	for _, c := range []struct{ path, want string }{
+		{"/dev/null", "camera: open /dev/null: "},
+		{filepath.Join(t.TempDir(), "video0"), "no such file or directory"},
+	} {
+		cam, err := New(Config{Device: c.path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = cam.Next(context.Background())
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Next on %s: %v, want %q", c.path, err, c.want)
+		}
+		if h := cam.Health(); h.State != StateReopening || h.LastError == "" {
+			t.Errorf("health %+v", h)
+		}
+		if err := cam.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+}
