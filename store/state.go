@@ -1,0 +1,110 @@
+package store
+
+import (
+	"bytes"
+
+	"github.com/checkpointgate/checkpoint/scanner"
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/crypto/blake2b"
+)
+
+// Gate state is keyed by BLAKE2b-256 keyed with the log's hash key (32
+// random bytes made with the log), over a domain byte and the ID, so the
+// file holds no pass or household ID.
+const (
+	hashSize = 32
+
+	domainPass      = 'p'
+	domainHousehold = 'h'
+
+	passValueSize = 1 + 8 // direction || wall
+)
+
+func (l *Log) hash(domain byte, id []byte) []byte {
+	h, err := blake2b.New256(l.hashKey[:])
+	if err != nil {
+		panic("store: blake2b: " + err.Error()) // only for a key over 64 bytes
+	}
+	h.Write([]byte{domain})
+	h.Write(id)
+	return h.Sum(make([]byte, 0, hashSize+16))
+}
+
+// setLastSeen records that the pass hashed to h passed in dir at wall.
+func setLastSeen(tx *bolt.Tx, h []byte, dir scanner.Direction, wall int64) error {
+	passes, exp := tx.Bucket(bucketPasses), tx.Bucket(bucketPassExp)
+	if old := passes.Get(h); len(old) == passValueSize {
+		if err := exp.Delete(append(old[1:9:9], h...)); err != nil {
+			return err
+		}
+	}
+	v := append([]byte{byte(dir)}, i64(wall)...)
+	if err := passes.Put(h, v); err != nil {
+		return err
+	}
+	return exp.Put(append(i64(wall), h...), nil)
+}
+
+// addExit records an exit of the household hashed to h at wall.
+func addExit(tx *bolt.Tx, h []byte, wall int64, seq uint64) error {
+	k := make([]byte, 0, hashSize+16)
+	k = append(append(append(k, h...), i64(wall)...), u64(seq)...)
+	if err := tx.Bucket(bucketExits).Put(k, nil); err != nil {
+		return err
+	}
+	e := make([]byte, 0, hashSize+16)
+	e = append(append(append(e, i64(wall)...), h...), u64(seq)...)
+	return tx.Bucket(bucketExitExp).Put(e, nil)
+}
+
+// expireState deletes gate state older than cutoff (Unix ns), at most limit
+// entries of each kind, and returns how many it deleted. Bounding the work
+// keeps an append after a long quiet spell as fast as any other.
+func expireState(tx *bolt.Tx, cutoff int64, limit int) (int, error) {
+	passes, pexp := tx.Bucket(bucketPasses), tx.Bucket(bucketPassExp)
+	n := 0
+	for _, k := range oldKeys(pexp, cutoff, limit) {
+		if len(k) == 8+hashSize {
+			h := k[8:]
+			if v := passes.Get(h); len(v) == passValueSize && bytes.Equal(v[1:9], k[:8]) {
+				if err := passes.Delete(h); err != nil {
+					return n, err
+				}
+			}
+		}
+		if err := pexp.Delete(k); err != nil {
+			return n, err
+		}
+		n++
+	}
+	exits, eexp := tx.Bucket(bucketExits), tx.Bucket(bucketExitExp)
+	for _, k := range oldKeys(eexp, cutoff, limit) {
+		if len(k) == 8+hashSize+8 {
+			x := make([]byte, 0, len(k))
+			x = append(append(append(x, k[8:8+hashSize]...), k[:8]...), k[8+hashSize:]...)
+			if err := exits.Delete(x); err != nil {
+				return n, err
+			}
+		}
+		if err := eexp.Delete(k); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// oldKeys returns copies of up to limit keys of an expiry index (keys begin
+// with an encoded time) older than cutoff.
+func oldKeys(b *bolt.Bucket, cutoff int64, limit int) [][]byte {
+	var keys [][]byte
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && len(keys) < limit; k, _ = c.Next() {
+		if len(k) >= 8 && getI64(k) >= cutoff {
+			break
+		}
+		// (A key too short to hold a time is damage: it goes too.)
+		keys = append(keys, bytes.Clone(k))
+	}
+	return keys
+}
