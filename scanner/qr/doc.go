@@ -1,0 +1,58 @@
+/*
+Package qr reads QR codes from camera frames and image files, and renders
+passes as QR codes, over the gozxing library.
+
+A pass is text: "CP1:" and a few hundred characters of the Base45 alphabet,
+which QR alphanumeric mode holds at 5.5 bits a character. This package
+knows nothing of what the text means; it moves text into and out of
+pictures.
+
+# Decoding
+
+Decode is the entry point for frames. A camera's luminance (Y) plane is
+wrapped as an *image.Gray and read in place: the package never copies or
+converts a whole frame on the way in, except to lay out a frame whose
+rows are not contiguous (a sub-image) as gozxing's binarizer expects.
+DecodeImage accepts any image.Image, reading *image.Gray and the Y plane
+of *image.YCbCr in place; DecodeFile and DecodeReader read PNG and JPEG.
+
+A Decoder tries several strategies in turn and returns the first text
+gozxing's decoder returns (see Strategy): the hybrid binarizer and the
+finder-pattern search that a phone app uses, then a pure reading of a clean
+rendering, then harder searches, the global-histogram binarizer and an
+inverted frame. It tries the strategy that last succeeded first, so keep one
+Decoder per camera. A frame without a code costs every strategy, and that
+is the common case at a gate: for a live camera set Decoder.Fallbacks, so
+that each frame tries Hybrid and a few others in turn
+(BenchmarkDecodeEmpty640x480 measures both).
+
+# Encoding
+
+Encode renders text at error-correction level M with a 4-module quiet zone
+and modules sized for an image of about TargetSize pixels. Before it returns
+an image it decodes it back through the finder-pattern strategy, in all four
+orientations and at small module sizes too, and re-renders with another
+mask pattern (or one version up) when that fails, because some data mimics
+a finder pattern and defeats gozxing's search. docs/qr.md has the figures.
+
+# Invariants
+
+  - No misreads: a Result's text is exactly what gozxing's decoder returned
+    after Reed–Solomon correction; nothing is guessed or repaired here.
+  - No panics: gozxing can panic on odd input; every call into it recovers,
+    and a malformed image (Pix too short for Rect and Stride) is an error.
+  - Bounded input: images over MaxDimension pixels a side and files over
+    MaxFileSize bytes are refused, a file from its header before any pixel
+    is decoded.
+  - Decode never modifies the image it is given.
+  - Every image Encode returns decodes to its text through the
+    finder-pattern path in every orientation.
+
+# Errors
+
+Decode and its relatives return ErrNotFound when no code could be read
+(the normal answer for most frames), ErrTooLarge for input over the
+bounds, ErrFormat for a file that is neither PNG nor JPEG, and a wrapped
+error for anything else. Test with errors.Is.
+*/
+package qr
