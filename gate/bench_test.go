@@ -1,0 +1,83 @@
+package gate_test
+
+import (
+	"context"
+	"encoding/binary"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/checkpointgate/checkpoint/scanner"
+	"github.com/checkpointgate/checkpoint/scanner/qr"
+	bolt "go.etcd.io/bbolt"
+)
+
+// BenchmarkScanToDecision measures, in one run and interleaved, the gate's
+// latency from a frame to a committed event — split into decoding and
+// everything after it (verify, policy, the fsynced commit) — and a bare
+// bbolt Update of one small value with fsync on the same disk. It reports
+// medians and 99th percentiles, and the ratios of the after-decoding part
+// to the bare Update (BENCHMARKS.md).
+func BenchmarkScanToDecision(b *testing.B) {
+	for _, size := range []struct {
+		name string
+		w, h int
+	}{{"640x480", 640, 480}, {"1280x720", 1280, 720}} {
+		b.Run(size.name, func(b *testing.B) {
+			r := newRig(b, nil)
+			r.g.Outputs = nil // up to the commit: outputs come after it
+			defer r.log.Close()
+			text := r.issue("bench")
+			frame := r.frame(text, size.w, size.h)
+			bare, err := bolt.Open(filepath.Join(b.TempDir(), "bare.db"), 0o600, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer bare.Close()
+			bare.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucketIfNotExists([]byte("b")); return err })
+			var dec, after, update []time.Duration
+			var key [8]byte
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				r.advance(time.Minute) // past the debounce window
+
+				t := time.Now()
+				got, err := qr.Decode(frame)
+				dec = append(dec, time.Since(t))
+				if err != nil || got != text {
+					b.Fatalf("decode: %v", err)
+				}
+
+				t = time.Now()
+				o := r.g.Handle(context.Background(), entry, scanner.Read{Text: got})
+				after = append(after, time.Since(t))
+				if o == nil || !o.Logged || !o.Decision.Allow {
+					b.Fatalf("not an allowed, logged decision: %+v", o)
+				}
+
+				binary.BigEndian.PutUint64(key[:], uint64(i))
+				t = time.Now()
+				if err := bare.Update(func(tx *bolt.Tx) error {
+					return tx.Bucket([]byte("b")).Put(key[:], []byte("a small value of about forty bytes......"))
+				}); err != nil {
+					b.Fatal(err)
+				}
+				update = append(update, time.Since(t))
+			}
+			b.StopTimer()
+			p := func(d []time.Duration, q float64) float64 {
+				slices.Sort(d)
+				return float64(d[min(len(d)-1, int(q*float64(len(d))))].Microseconds())
+			}
+			b.ReportMetric(p(dec, 0.5), "decode-p50-µs")
+			b.ReportMetric(p(dec, 0.99), "decode-p99-µs")
+			b.ReportMetric(p(after, 0.5), "after-p50-µs")
+			b.ReportMetric(p(after, 0.99), "after-p99-µs")
+			b.ReportMetric(p(update, 0.5), "bolt-p50-µs")
+			b.ReportMetric(p(update, 0.99), "bolt-p99-µs")
+			b.ReportMetric(p(after, 0.5)/p(update, 0.5), "after/bolt-p50")
+			b.ReportMetric(p(after, 0.99)/p(update, 0.99), "after/bolt-p99")
+		})
+	}
+}

@@ -1,0 +1,77 @@
+package gate
+
+import (
+	"crypto/rand"
+	"sync"
+	"time"
+
+	"github.com/checkpointgate/checkpoint/scanner"
+)
+
+// Clock turns the device's untrustworthy wall clock into scanner.Moments.
+//
+// The floor is the latest time known to have passed (the store's time
+// floor: the last event, a hub-signed time, the build time). Within a boot
+// the floor advances with the monotonic clock. The wall clock is trusted
+// when Synced says the system clock is synchronised (for example by NTP)
+// and it is not below the floor, or after SetTrusted gave a time from a
+// trusted source (the hub's signed time); otherwise decisions use the
+// advanced floor, marked untrusted.
+type Clock struct {
+	// Wall reads the wall clock; nil means time.Now.
+	Wall func() time.Time
+	// Synced reports whether the system clock is synchronised; nil means
+	// never (trust only SetTrusted).
+	Synced func() bool
+
+	mu       sync.Mutex
+	floor    time.Time // floor at base
+	base     time.Time // time.Now() when floor was set: carries the monotonic reading
+	trusted  bool      // floor came from a trusted source this boot
+	bootID   [16]byte
+	bootBase time.Time
+}
+
+// NewClock returns a clock whose floor is floor.
+func NewClock(floor time.Time) *Clock {
+	c := &Clock{floor: floor, base: time.Now(), bootBase: time.Now()}
+	rand.Read(c.bootID[:])
+	return c
+}
+
+func (c *Clock) wall() time.Time {
+	if c.Wall != nil {
+		return c.Wall()
+	}
+	return time.Now()
+}
+
+// Now returns the decision time.
+func (c *Clock) Now() scanner.Moment {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	lower := c.floor.Add(time.Since(c.base))
+	w := c.wall().Round(0)
+	if c.Synced != nil && c.Synced() && !w.Before(lower) {
+		return scanner.Moment{Wall: w, Trusted: true}
+	}
+	return scanner.Moment{Wall: lower, Trusted: c.trusted}
+}
+
+// SetTrusted records a time from a trusted source (the hub's signed time):
+// from now on the clock runs from it by the monotonic clock, trusted. A
+// trusted time below the floor is ignored: the floor only goes up.
+func (c *Clock) SetTrusted(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.Before(c.floor.Add(time.Since(c.base))) {
+		return
+	}
+	c.floor, c.base, c.trusted = t, time.Now(), true
+}
+
+// Mono returns the monotonic time since the clock was made.
+func (c *Clock) Mono() time.Duration { return time.Since(c.bootBase) }
+
+// BootID returns the random ID of this boot (of this clock).
+func (c *Clock) BootID() [16]byte { return c.bootID }

@@ -1,0 +1,358 @@
+package gate
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/checkpointgate/checkpoint/scanner"
+)
+
+// Log records decisions durably. Append returns once the event is
+// committed; the store's event log implements it.
+type Log interface {
+	Append(ev *scanner.Event) (seq uint64, err error)
+}
+
+// Memory is the gate's memory of earlier passages, keyed by keyed hashes
+// (the store's event log implements it).
+type Memory interface {
+	LastSeen(passID []byte) (dir scanner.Direction, at time.Time, ok bool, err error)
+	HouseholdExits(household []byte, since time.Time) (int, error)
+}
+
+// Decoder finds the text of a QR code in a frame; qr.ErrNotFound-like
+// errors mean there is none.
+type Decoder interface {
+	Decode(img *image.Gray) (string, error)
+}
+
+// Outcome is one decision as the outputs see it: after its event committed.
+type Outcome struct {
+	Seq       uint64 // the event's sequence; 0 when it was not logged
+	Input     string
+	Source    string // the read's name (a file, a device); never the payload
+	Site      string
+	Direction scanner.Direction
+	At        scanner.Moment
+	Decision  scanner.Decision
+	Logged    bool   // the event committed
+	Override  string // the operator's reason, for a manual override
+}
+
+// Output is something a decision drives: a relay, a hook, a screen. Act
+// must return within its own bounded time; an error is counted and
+// logged, never retried.
+type Output interface {
+	Name() string
+	Act(ctx context.Context, o *Outcome) error
+}
+
+// LogFailure is what the gate does when it cannot log a decision.
+type LogFailure uint8
+
+const (
+	// FailClosed denies every read that cannot be logged (default). What
+	// is already logged is untouched; reads resume being logged once
+	// the store has room again.
+	FailClosed LogFailure = iota
+	// FailOpen lets an allowed read through unlogged, and counts it.
+	FailOpen
+)
+
+// ReasonLogFailed is the reason of a read denied because the log could not
+// be written.
+const ReasonLogFailed scanner.Reason = "log_failed"
+
+// Input is one configured input of the gate.
+type Input struct {
+	Name      string
+	Direction scanner.Direction
+	Source    scanner.Source
+	Decoder   Decoder // for this input's frames; nil means Gate.Decoder
+}
+
+// Gate is a running gate.
+type Gate struct {
+	Site    string
+	Log     Log
+	Memory  Memory  // nil: no anti-passback or quota state
+	Decoder Decoder // for inputs without their own
+	Outputs []Output
+	Clock   *Clock
+	Logger  *slog.Logger // nil: slog.Default()
+
+	// Trust and Policy return the current trust and policy; they are
+	// read once per decision, so sync may swap them at any time.
+	Trust  func() *scanner.Trust
+	Policy func() *scanner.Policy
+
+	OnLogFailure LogFailure
+
+	// OutputTimeout bounds each output's Act; zero means 2 seconds.
+	OutputTimeout time.Duration
+
+	mu       sync.Mutex
+	recent   map[recentKey]time.Time // debounce
+	lastSeen time.Time
+
+	Stats Stats
+}
+
+// Stats counts what the gate did. Fields are updated atomically.
+type Stats struct {
+	Frames, NoCode, Decisions, Allowed, Denied, Repeats atomic.Int64
+	LogFailures, Unlogged, OutputErrors, SourceErrors   atomic.Int64
+}
+
+type recentKey struct {
+	input string
+	key   [32]byte
+}
+
+func (g *Gate) logger() *slog.Logger {
+	if g.Logger != nil {
+		return g.Logger
+	}
+	return slog.Default()
+}
+
+// Run reads every input until ctx is done or all finite inputs are
+// exhausted. A read in hand when ctx is cancelled is finished (decided,
+// logged, actuated) before Run returns.
+func (g *Gate) Run(ctx context.Context, inputs []Input) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(inputs))
+	for i, in := range inputs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = g.runInput(ctx, in)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return errors.Join(errs...)
+}
+
+func (g *Gate) runInput(ctx context.Context, in Input) error {
+	for {
+		r, err := in.Source.Next(ctx)
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			g.Stats.SourceErrors.Add(1)
+			g.logger().Warn("input fault", "input", in.Name, "err", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		// The read in hand is finished even if ctx ends meanwhile.
+		g.Handle(context.WithoutCancel(ctx), in, r)
+	}
+}
+
+// Handle processes one read from input in: decode, decide, log, actuate.
+// It returns the outcome, or nil when there was nothing to decide (no code
+// in the frame, or a repeat within the debounce window).
+func (g *Gate) Handle(ctx context.Context, in Input, r scanner.Read) *Outcome {
+	text := r.Text
+	if r.Frame != nil {
+		g.Stats.Frames.Add(1)
+		dec := in.Decoder
+		if dec == nil {
+			dec = g.Decoder
+		}
+		if dec == nil {
+			return nil
+		}
+		t, err := dec.Decode(r.Frame)
+		if err != nil || t == "" {
+			g.Stats.NoCode.Add(1)
+			return nil
+		}
+		text = t
+	}
+	return g.decideText(ctx, in, text, r.Name)
+}
+
+func (g *Gate) decideText(ctx context.Context, in Input, text, source string) *Outcome {
+	policy := g.Policy()
+	now := g.Clock.Now()
+	// Debounce the raw text first: a camera sees one code in many frames.
+	if g.repeat(in.Name, sha256.Sum256([]byte(text)), now, policy) {
+		g.Stats.Repeats.Add(1)
+		return nil
+	}
+	gate := scanner.Gate{Site: g.Site, Direction: in.Direction}
+	d := scanner.Decide(text, g.Trust(), policy, g.local(now, in.Direction), gate, now)
+	// A pass seen in another image (another text) is still one pass.
+	if d.Pass != nil && g.repeat(in.Name, sha256.Sum256(append([]byte("pass\x00"), d.Pass.ID...)), now, policy) {
+		g.Stats.Repeats.Add(1)
+		return nil
+	}
+	return g.commit(ctx, in, now, d, "", source)
+}
+
+// Override logs and carries out a gatekeeper's manual decision at input
+// in, with their reason.
+func (g *Gate) Override(ctx context.Context, in Input, allow bool, reason string) *Outcome {
+	d := scanner.Decision{Allow: allow, Reason: scanner.ReasonOverride, Flagged: true, Screen: scanner.ScreenRed, Text: "Manual override"}
+	if allow {
+		d.Screen = scanner.ScreenYellow
+	}
+	if reason == "" {
+		reason = "unspecified"
+	}
+	return g.commit(ctx, in, g.Clock.Now(), d, reason, "override")
+}
+
+// commit logs the decision, then actuates.
+func (g *Gate) commit(ctx context.Context, in Input, now scanner.Moment, d scanner.Decision, override, source string) *Outcome {
+	ev := g.event(in, now, &d, override)
+	o := &Outcome{Input: in.Name, Source: source, Site: g.Site, Direction: in.Direction, At: now, Decision: d, Override: override}
+	seq, err := g.Log.Append(ev)
+	if err == nil {
+		o.Seq, o.Logged = seq, true
+	} else {
+		g.Stats.LogFailures.Add(1)
+		g.logger().Error("event not logged", "input", in.Name, "err", err)
+		emergencyExit := d.Reason == scanner.ReasonEmergency
+		if d.Allow && g.OnLogFailure == FailClosed && !emergencyExit {
+			o.Decision.Allow, o.Decision.Reason, o.Decision.Detail = false, ReasonLogFailed, err.Error()
+			o.Decision.Screen, o.Decision.Text = scanner.ScreenRed, "Gate log full: call the operator"
+		}
+		if o.Decision.Allow {
+			g.Stats.Unlogged.Add(1)
+		}
+	}
+	g.Stats.Decisions.Add(1)
+	if o.Decision.Allow {
+		g.Stats.Allowed.Add(1)
+	} else {
+		g.Stats.Denied.Add(1)
+	}
+	g.act(ctx, o)
+	return o
+}
+
+func (g *Gate) event(in Input, now scanner.Moment, d *scanner.Decision, override string) *scanner.Event {
+	ev := &scanner.Event{
+		BootID: g.Clock.BootID(), Mono: g.Clock.Mono(), Wall: now.Wall.UnixNano(), WallTrusted: now.Trusted,
+		Site: g.Site, Direction: in.Direction, Input: in.Name,
+		Allow: d.Allow, Reason: d.Reason, Status: d.Status, Flagged: d.Flagged, Detail: d.Detail,
+		Override: override,
+	}
+	if p := d.Pass; p != nil {
+		ev.Issuer, ev.PassID, ev.Household, ev.Holder, ev.Class = p.Issuer, p.ID, p.Household, p.Holder, p.Class
+	}
+	return ev
+}
+
+// act runs the outputs in order, each bounded in time.
+func (g *Gate) act(ctx context.Context, o *Outcome) {
+	timeout := g.OutputTimeout
+	if timeout <= 0 {
+		timeout = 2 * time.Second
+	}
+	for _, out := range g.Outputs {
+		octx, cancel := context.WithTimeout(ctx, timeout)
+		err := out.Act(octx, o)
+		cancel()
+		if err != nil {
+			g.Stats.OutputErrors.Add(1)
+			g.logger().Warn("output failed", "output", out.Name(), "seq", o.Seq, "err", err)
+		}
+	}
+}
+
+// repeat reports whether key was seen at input within the debounce
+// window, and remembers it.
+func (g *Gate) repeat(input string, key [32]byte, now scanner.Moment, p *scanner.Policy) bool {
+	window := scanner.DefaultDebounce
+	if p != nil {
+		window = p.DebounceWindow()
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.recent == nil {
+		g.recent = map[recentKey]time.Time{}
+	}
+	// Forget old entries now and then; the map stays small.
+	if now.Wall.Sub(g.lastSeen) > window || len(g.recent) > 4096 {
+		for k, t := range g.recent {
+			if d := now.Wall.Sub(t); d > window || d < 0 {
+				delete(g.recent, k)
+			}
+		}
+		g.lastSeen = now.Wall
+	}
+	k := recentKey{input, key}
+	if t, ok := g.recent[k]; ok {
+		if d := now.Wall.Sub(t); d >= 0 && d < window {
+			return true
+		}
+	}
+	g.recent[k] = now.Wall
+	return false
+}
+
+// local adapts Memory to scanner.Local, answering conservatively when the
+// state cannot be read: a pass is taken as just seen this way, a household
+// as over its quota. Those rules only bite where the policy turns them on.
+func (g *Gate) local(now scanner.Moment, dir scanner.Direction) scanner.Local {
+	if g.Memory == nil {
+		return nil
+	}
+	return memoryLocal{g, now, dir}
+}
+
+type memoryLocal struct {
+	g   *Gate
+	now scanner.Moment
+	dir scanner.Direction
+}
+
+func (m memoryLocal) LastSeen(id []byte) (scanner.Direction, time.Time, bool) {
+	dir, at, ok, err := m.g.Memory.LastSeen(id)
+	if err != nil {
+		m.g.logger().Error("gate state unreadable", "err", err)
+		return m.dir, m.now.Wall, true
+	}
+	return dir, at, ok
+}
+
+func (m memoryLocal) HouseholdExits(h []byte, since time.Time) int {
+	n, err := m.g.Memory.HouseholdExits(h, since)
+	if err != nil {
+		m.g.logger().Error("gate state unreadable", "err", err)
+		return int(^uint(0) >> 1)
+	}
+	return n
+}
+
+// String describes an outcome for logs without personal data.
+func (o *Outcome) String() string {
+	return fmt.Sprintf("seq=%d input=%s dir=%s allow=%v reason=%s", o.Seq, o.Input, o.Direction, o.Decision.Allow, o.Decision.Reason)
+}
+
+// DecoderFunc adapts a function to Decoder.
+type DecoderFunc func(img *image.Gray) (string, error)
+
+// Decode implements Decoder.
+func (f DecoderFunc) Decode(img *image.Gray) (string, error) { return f(img) }

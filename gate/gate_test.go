@@ -1,0 +1,408 @@
+package gate_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/draw"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/checkpointgate/checkpoint/gate"
+	"github.com/checkpointgate/checkpoint/output"
+	"github.com/checkpointgate/checkpoint/scanner"
+	"github.com/checkpointgate/checkpoint/scanner/qr"
+	"github.com/checkpointgate/checkpoint/seal"
+	"github.com/checkpointgate/checkpoint/store"
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpiotest"
+)
+
+var t0 = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+
+func key(name string) ed25519.PrivateKey {
+	s := sha256.Sum256([]byte("gate test " + name))
+	return ed25519.NewKeyFromSeed(s[:])
+}
+
+var (
+	root   = key("root")
+	issuer = key("issuer")
+)
+
+// rig is a gate wired to real parts: a bbolt event log in a temp dir, the
+// real QR decoder, JSON lines into a buffer, a relay on a fake pin.
+type rig struct {
+	t      testing.TB
+	g      *gate.Gate
+	log    *store.Log
+	hub    *seal.PrivateKey
+	wall   time.Time
+	policy *scanner.Policy
+	trust  *scanner.Trust
+	lines  bytes.Buffer
+	pin    *gpiotest.Pin
+	mu     sync.Mutex
+	order  []string // what happened, in order: "commit N" and "act N"
+}
+
+func newRig(t testing.TB, mod func(*scanner.Policy)) *rig {
+	t.Helper()
+	r := &rig{t: t, wall: t0, pin: &gpiotest.Pin{N: "GPIO17"}}
+	hub, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.hub = hub
+	r.log, err = store.OpenLog(filepath.Join(t.TempDir(), "events.db"), store.LogOptions{Hub: hub.Public(), Now: func() time.Time { return r.now() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.log.Close() })
+	ks := &scanner.KeySet{Version: 1, Keys: []scanner.Key{{ID: scanner.KeyID(issuer.Public().(ed25519.PublicKey)),
+		Public: issuer.Public().(ed25519.PublicKey), Role: scanner.RolePassIssuer, Issuer: "compound-7"}}}
+	raw, err := scanner.SignKeySet(ks, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.trust, err = scanner.NewTrust(root.Public().(ed25519.PublicKey)).WithKeySet(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.trust = r.trust.WithFreshAt(t0)
+	r.policy = scanner.DefaultPolicy("north-gate")
+	if mod != nil {
+		mod(r.policy)
+	}
+	if err := r.policy.Check(); err != nil {
+		t.Fatal(err)
+	}
+	relay, err := output.NewRelay(r.pin, false, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := gate.NewClock(t0)
+	clock.Wall = r.now
+	clock.Synced = func() bool { return true }
+	r.g = &gate.Gate{
+		Site: "north-gate", Log: probeLog{r}, Memory: r.log, Clock: clock,
+		Decoder: gate.DecoderFunc(qr.Decode),
+		Outputs: []gate.Output{probe{r}, output.NewJSONLines(&r.lines), relay},
+		Trust:   func() *scanner.Trust { r.mu.Lock(); defer r.mu.Unlock(); return r.trust },
+		Policy:  func() *scanner.Policy { r.mu.Lock(); defer r.mu.Unlock(); return r.policy },
+	}
+	return r
+}
+
+func (r *rig) now() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.wall
+}
+
+func (r *rig) advance(d time.Duration) {
+	r.mu.Lock()
+	r.wall = r.wall.Add(d)
+	r.mu.Unlock()
+}
+
+// probeLog records when an event committed.
+type probeLog struct{ r *rig }
+
+func (p probeLog) Append(ev *scanner.Event) (uint64, error) {
+	seq, err := p.r.log.Append(ev)
+	if err == nil {
+		p.r.mu.Lock()
+		p.r.order = append(p.r.order, fmt.Sprintf("commit %d", seq))
+		p.r.mu.Unlock()
+	}
+	return seq, err
+}
+
+// probe is an output that checks the event is in the log when it acts.
+type probe struct{ r *rig }
+
+func (p probe) Name() string { return "probe" }
+func (p probe) Act(_ context.Context, o *gate.Outcome) error {
+	p.r.mu.Lock()
+	p.r.order = append(p.r.order, fmt.Sprintf("act %d", o.Seq))
+	p.r.mu.Unlock()
+	if o.Logged {
+		pending, err := p.r.log.Pending(o.Seq-1, 1)
+		if err != nil || len(pending) != 1 || pending[0].Seq != o.Seq {
+			p.r.t.Errorf("event %d not in the log when the outputs act: %v", o.Seq, err)
+		}
+	}
+	return nil
+}
+
+type passOpt func(*scanner.Pass)
+
+func (r *rig) issue(id string, opts ...passOpt) string {
+	p := &scanner.Pass{Issuer: "compound-7", ID: []byte("pass-" + id + "-0123456"), IssuedAt: t0, NotBefore: t0,
+		Expiry: t0.Add(30 * 24 * time.Hour), Household: []byte("house-1"), Holder: "A.B. 1-1", Sites: []string{"north-gate"}}
+	for _, o := range opts {
+		o(p)
+	}
+	text, err := scanner.IssuePass(p, issuer)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return text
+}
+
+// frame renders a pass as a camera-sized frame.
+func (r *rig) frame(text string, w, h int) *image.Gray {
+	code, err := qr.Encode(text, qr.Options{ModuleSize: 3})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	f := image.NewGray(image.Rect(0, 0, w, h))
+	for i := range f.Pix {
+		f.Pix[i] = 200
+	}
+	b := code.Bounds()
+	off := image.Pt((w-b.Dx())/2, (h-b.Dy())/2)
+	draw.Draw(f, b.Add(off), code, b.Min, draw.Src)
+	return f
+}
+
+var (
+	entry = gate.Input{Name: "cam-in", Direction: scanner.Entry}
+	exit  = gate.Input{Name: "cam-out", Direction: scanner.Exit}
+)
+
+// read feeds a frame holding the pass and returns the outcome.
+func (r *rig) read(in gate.Input, text string) *gate.Outcome {
+	return r.g.Handle(context.Background(), in, scanner.Read{Frame: r.frame(text, 640, 480)})
+}
+
+func (r *rig) expect(o *gate.Outcome, allow bool, reason scanner.Reason) {
+	r.t.Helper()
+	if o == nil {
+		r.t.Fatalf("no decision, want allow=%v %s", allow, reason)
+	}
+	if o.Decision.Allow != allow || o.Decision.Reason != reason {
+		r.t.Fatalf("decision allow=%v %s (%s), want allow=%v %s", o.Decision.Allow, o.Decision.Reason, o.Decision.Detail, allow, reason)
+	}
+	if !o.Logged || o.Seq == 0 {
+		r.t.Fatalf("decision not logged")
+	}
+}
+
+func TestAllowedReadCommitsBeforeActing(t *testing.T) {
+	r := newRig(t, nil)
+	o := r.read(entry, r.issue("a"))
+	r.expect(o, true, scanner.ReasonOK)
+	if gpio.Level(r.pin.L) != gpio.High {
+		t.Error("relay not pulsed for an allow")
+	}
+	if strings.Join(r.order, ",") != fmt.Sprintf("commit %d,act %d", o.Seq, o.Seq) {
+		t.Errorf("order %v", r.order)
+	}
+	var line map[string]any
+	if err := json.Unmarshal(r.lines.Bytes(), &line); err != nil || line["allow"] != true || line["direction"] != "entry" {
+		t.Errorf("JSON line %q", r.lines.String())
+	}
+	if strings.Contains(r.lines.String(), "A.B.") {
+		t.Error("holder text in the JSON line")
+	}
+}
+
+func TestDebounce(t *testing.T) {
+	r := newRig(t, nil)
+	text := r.issue("a")
+	r.expect(r.read(entry, text), true, scanner.ReasonOK)
+	r.advance(2 * time.Second)
+	if o := r.read(entry, text); o != nil {
+		t.Fatalf("a repeat within the debounce window was decided again: %v", o)
+	}
+	// The same pass in another image (a different QR rendering of the same
+	// text is the same text; a re-issued image of the same pass ID is not)
+	// is still the same pass.
+	again := r.issue("a", func(p *scanner.Pass) { p.Holder = "A.B. 1-2" })
+	if o := r.read(entry, again); o != nil {
+		t.Fatalf("the same pass ID in another text was decided again")
+	}
+	// Another input is another decision.
+	r.expect(r.read(exit, text), true, scanner.ReasonOK)
+	r.advance(10 * time.Second)
+	if o := r.read(entry, text); o == nil {
+		t.Fatal("a read after the debounce window was ignored")
+	}
+	st, _ := r.log.Stats()
+	if st.Pending != 3 {
+		t.Errorf("%d events logged, want 3", st.Pending)
+	}
+}
+
+func TestAntiPassback(t *testing.T) {
+	for _, tc := range []struct {
+		mode   scanner.AntiPassback
+		allow  bool
+		reason scanner.Reason
+		flag   bool
+	}{
+		{scanner.PassbackOff, true, scanner.ReasonOK, false},
+		{scanner.PassbackSoft, true, scanner.ReasonOK, true},
+		{scanner.PassbackHard, false, scanner.ReasonAntiPassback, false},
+		{scanner.PassbackTimed, false, scanner.ReasonAntiPassback, false},
+	} {
+		t.Run(tc.mode.String(), func(t *testing.T) {
+			r := newRig(t, func(p *scanner.Policy) {
+				p.Entry.AntiPassback = tc.mode
+				p.Entry.PassbackWindow = time.Hour
+			})
+			text := r.issue("a")
+			r.expect(r.read(entry, text), true, scanner.ReasonOK)
+			r.advance(time.Minute)
+			o := r.read(entry, text)
+			r.expect(o, tc.allow, tc.reason)
+			if o.Decision.Flagged != tc.flag {
+				t.Errorf("flagged %v, want %v", o.Decision.Flagged, tc.flag)
+			}
+			// Passing the other way clears it.
+			r.advance(time.Minute)
+			r.expect(r.read(exit, text), true, scanner.ReasonOK)
+			r.advance(time.Minute)
+			r.expect(r.read(entry, text), true, scanner.ReasonOK)
+			if tc.mode == scanner.PassbackTimed {
+				// Past the window, a second entry is allowed.
+				r.advance(2 * time.Hour)
+				r.expect(r.read(entry, text), true, scanner.ReasonOK)
+			}
+		})
+	}
+}
+
+func TestHouseholdQuota(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) { p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour })
+	a, b := r.issue("a"), r.issue("b") // same household
+	other := r.issue("c", func(p *scanner.Pass) { p.Household = []byte("house-2") })
+	r.expect(r.read(exit, a), true, scanner.ReasonOK)
+	r.advance(time.Hour)
+	r.expect(r.read(exit, b), false, scanner.ReasonQuota)
+	r.expect(r.read(exit, other), true, scanner.ReasonOK)
+	r.expect(r.read(entry, b), true, scanner.ReasonOK) // entry is not counted
+	r.advance(47*time.Hour + time.Minute)
+	r.expect(r.read(exit, b), true, scanner.ReasonOK)
+}
+
+func TestQuarantineClassAndColour(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) { p.Exit.Classes = []scanner.Class{scanner.Resident, scanner.Staff} })
+	q := r.issue("q", func(p *scanner.Pass) { p.QuarantineUntil = t0.Add(14 * 24 * time.Hour) })
+	r.expect(r.read(entry, q), true, scanner.ReasonOK)
+	r.expect(r.read(exit, q), false, scanner.ReasonQuarantine)
+	v := r.issue("v", func(p *scanner.Pass) { p.Class = scanner.Visitor })
+	r.expect(r.read(entry, v), true, scanner.ReasonOK)
+	r.expect(r.read(exit, v), false, scanner.ReasonClass)
+	y := r.issue("y", func(p *scanner.Pass) { p.Status = scanner.Yellow })
+	r.expect(r.read(entry, y), true, scanner.ReasonOK)
+	r.expect(r.read(exit, y), false, scanner.ReasonStatusYellow)
+	other := r.issue("o", func(p *scanner.Pass) { p.Sites = []string{"south-gate"} })
+	r.expect(r.read(entry, other), false, scanner.ReasonWrongSite)
+	r.advance(15 * 24 * time.Hour)
+	r.expect(r.read(exit, q), true, scanner.ReasonOK)
+}
+
+func TestStaleTrustAndEmergency(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) { p.MaxTrustAge, p.StaleTrust = 24*time.Hour, scanner.Deny })
+	text := r.issue("a")
+	r.advance(25 * time.Hour)
+	r.expect(r.read(entry, text), false, scanner.ReasonTrustTooOld)
+	r.mu.Lock()
+	r.policy.StaleTrust = scanner.AllowFlag
+	r.mu.Unlock()
+	r.advance(time.Minute)
+	o := r.read(entry, text)
+	r.expect(o, true, scanner.ReasonOK)
+	if !o.Decision.Flagged {
+		t.Error("stale trust allowed without a flag")
+	}
+	r.mu.Lock()
+	r.policy.Emergency, r.policy.StaleTrust = true, scanner.Deny
+	r.mu.Unlock()
+	r.advance(time.Minute)
+	r.expect(r.read(exit, text), true, scanner.ReasonEmergency)
+	r.expect(r.read(exit, "not a pass"), true, scanner.ReasonEmergency)
+	r.advance(time.Minute)
+	r.expect(r.read(entry, r.issue("b")), false, scanner.ReasonTrustTooOld) // emergency opens exits only
+}
+
+func TestOverride(t *testing.T) {
+	r := newRig(t, nil)
+	o := r.g.Override(context.Background(), entry, true, "delivery, known driver")
+	if o == nil || !o.Logged || !o.Decision.Allow || o.Decision.Reason != scanner.ReasonOverride {
+		t.Fatalf("override: %+v", o)
+	}
+	// The sealed event carries the reason; the hub can open it.
+	pending, err := r.log.Pending(0, 10)
+	if err != nil || len(pending) != 1 {
+		t.Fatalf("pending %v %v", pending, err)
+	}
+	ev := openEvent(t, r.hub, pending[0])
+	if ev.Override != "delivery, known driver" || ev.Reason != scanner.ReasonOverride || ev.Input != "cam-in" {
+		t.Errorf("event %+v", ev)
+	}
+}
+
+func TestLogFull(t *testing.T) {
+	for _, rule := range []gate.LogFailure{gate.FailClosed, gate.FailOpen} {
+		r := newRig(t, nil)
+		r.g.OnLogFailure = rule
+		r.g.Log = failingLog{}
+		o := r.read(entry, r.issue("a"))
+		if o.Logged {
+			t.Fatal("logged")
+		}
+		if allow := o.Decision.Allow; allow != (rule == gate.FailOpen) {
+			t.Errorf("rule %d: allow %v", rule, allow)
+		}
+		if rule == gate.FailClosed && o.Decision.Reason != gate.ReasonLogFailed {
+			t.Errorf("reason %s", o.Decision.Reason)
+		}
+	}
+}
+
+type failingLog struct{}
+
+func (failingLog) Append(*scanner.Event) (uint64, error) { return 0, store.ErrFull }
+
+// A frame with no code and a garbage frame decide nothing and log nothing.
+func TestNoCode(t *testing.T) {
+	r := newRig(t, nil)
+	blank := image.NewGray(image.Rect(0, 0, 640, 480))
+	if o := r.g.Handle(context.Background(), entry, scanner.Read{Frame: blank}); o != nil {
+		t.Fatalf("decided a blank frame: %v", o)
+	}
+	noise := image.NewGray(image.Rect(0, 0, 1280, 720))
+	for i := range noise.Pix {
+		noise.Pix[i] = byte(i * 7919 >> 3)
+	}
+	if o := r.g.Handle(context.Background(), entry, scanner.Read{Frame: noise}); o != nil {
+		t.Fatalf("decided a noise frame: %v", o)
+	}
+	if st, _ := r.log.Stats(); st.Pending != 0 {
+		t.Errorf("%d events", st.Pending)
+	}
+}
+
+func openEvent(t *testing.T, hub *seal.PrivateKey, s store.Sealed) scanner.Event {
+	t.Helper()
+	b, err := seal.NewOpener(hub).Open(s.Header, s.Seq, s.Box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev scanner.Event
+	if err := ev.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}

@@ -1,0 +1,179 @@
+package output
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/checkpointgate/checkpoint/gate"
+	"github.com/checkpointgate/checkpoint/scanner"
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpiotest"
+)
+
+func outcome(allow bool) *gate.Outcome {
+	d := scanner.Decision{Allow: allow, Reason: scanner.ReasonOK, Screen: scanner.ScreenGreen,
+		Pass: &scanner.Pass{ID: []byte("SECRET-PASS-ID"), Household: []byte("SECRET-HOUSE"), Holder: "SECRET HOLDER"}}
+	if !allow {
+		d.Reason, d.Screen = scanner.ReasonExpired, scanner.ScreenRed
+	}
+	return &gate.Outcome{Seq: 7, Input: "cam0", Site: "north", Direction: scanner.Exit, Decision: d, Logged: true,
+		At: scanner.Moment{Wall: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC), Trusted: true}}
+}
+
+func level(p *gpiotest.Pin) gpio.Level {
+	p.Lock()
+	defer p.Unlock()
+	return p.L
+}
+
+func TestRelayPulse(t *testing.T) {
+	for _, activeLow := range []bool{false, true} {
+		pin := &gpiotest.Pin{N: "GPIO17"}
+		r, err := NewRelay(pin, activeLow, 50*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle := gpio.Level(activeLow)
+		if level(pin) != idle {
+			t.Fatalf("activeLow=%v: not idle at start", activeLow)
+		}
+		r.Act(context.Background(), outcome(false))
+		if level(pin) != idle {
+			t.Fatalf("activeLow=%v: a denial moved the relay", activeLow)
+		}
+		r.Act(context.Background(), outcome(true))
+		if level(pin) == idle {
+			t.Fatalf("activeLow=%v: an allow did not pulse", activeLow)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for level(pin) != idle && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if level(pin) != idle {
+			t.Fatalf("activeLow=%v: pulse never ended", activeLow)
+		}
+		r.Close()
+	}
+}
+
+func TestJSONLinesHasNoPersonalData(t *testing.T) {
+	var b strings.Builder
+	j := NewJSONLines(&b)
+	if err := j.Act(context.Background(), outcome(true)); err != nil {
+		t.Fatal(err)
+	}
+	var p Payload
+	if err := json.Unmarshal([]byte(b.String()), &p); err != nil {
+		t.Fatalf("not JSON: %q", b.String())
+	}
+	if !p.Allow || p.Seq != 7 || p.Direction != "exit" || p.Reason != "ok" || !strings.HasSuffix(b.String(), "\n") {
+		t.Errorf("payload %+v", p)
+	}
+	if strings.Contains(b.String(), "SECRET") {
+		t.Errorf("personal data in the JSON line: %s", b.String())
+	}
+}
+
+func TestExecHook(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "got.json")
+	h, err := NewExecHook([]string{"sh", "-c", "cat > " + out}, time.Second, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if err := h.Act(context.Background(), outcome(true)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return h.Stats.Sent.Load() == 1 })
+	b, _ := os.ReadFile(out)
+	var p Payload
+	if err := json.Unmarshal(b, &p); err != nil || !p.Allow {
+		t.Errorf("hook got %q: %v", b, err)
+	}
+}
+
+// A hook that hangs neither delays Act nor outlives its timeout, and a full
+// queue drops instead of waiting.
+func TestSlowHooksNeverBlock(t *testing.T) {
+	release := make(chan struct{})
+	var got atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		got.Add(1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	h, err := NewHTTPHook(srv.URL, nil, 100*time.Millisecond, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	start := time.Now()
+	var dropped int
+	for range 20 {
+		if err := h.Act(context.Background(), outcome(true)); err != nil {
+			dropped++
+		}
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Errorf("20 Acts on a hanging hook took %v", el)
+	}
+	if dropped == 0 || h.Stats.Dropped.Load() != int64(dropped) {
+		t.Errorf("dropped %d, counted %d", dropped, h.Stats.Dropped.Load())
+	}
+	waitFor(t, func() bool { return h.Stats.Failed.Load() >= 1 })
+	if got.Load() == 0 {
+		t.Error("the server never saw a request")
+	}
+
+	slow, err := NewExecHook([]string{"sleep", "30"}, 100*time.Millisecond, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	slow.Act(context.Background(), outcome(true))
+	waitFor(t, func() bool { return slow.Stats.Failed.Load() == 1 })
+}
+
+func TestHTTPHookStatus(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Content-Type") != "application/json" || r.Method != http.MethodPost {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	h, _ := NewHTTPHook(srv.URL, nil, time.Second, 4)
+	defer h.Close()
+	h.Act(context.Background(), outcome(false))
+	waitFor(t, func() bool { return h.Stats.Failed.Load() == 1 })
+	if _, err := NewHTTPHook("::not a url", nil, 0, 0); err == nil {
+		t.Error("bad URL accepted")
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -1,0 +1,96 @@
+package output
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/checkpointgate/checkpoint/gate"
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpioreg"
+	"periph.io/x/host/v3"
+)
+
+// DefaultPulse is how long the relay holds the gate open.
+const DefaultPulse = 500 * time.Millisecond
+
+// Relay pulses a GPIO pin for each allowed decision. A new allow while the
+// pulse is on extends it.
+type Relay struct {
+	pin       gpio.PinOut
+	activeLow bool
+	pulse     time.Duration
+
+	mu    sync.Mutex
+	timer *time.Timer
+	gen   uint64 // the current pulse; a stale timer does not end a newer one
+}
+
+// NewRelay drives pin (a real one from OpenRelay, or a fake in tests). The
+// pin is set inactive at once.
+func NewRelay(pin gpio.PinOut, activeLow bool, pulse time.Duration) (*Relay, error) {
+	if pulse <= 0 {
+		pulse = DefaultPulse
+	}
+	r := &Relay{pin: pin, activeLow: activeLow, pulse: pulse}
+	if err := pin.Out(r.level(false)); err != nil {
+		return nil, fmt.Errorf("relay %s: %w", pin, err)
+	}
+	return r, nil
+}
+
+// OpenRelay opens the GPIO pin by name (e.g. "GPIO17") through periph.io.
+func OpenRelay(name string, activeLow bool, pulse time.Duration) (*Relay, error) {
+	if _, err := host.Init(); err != nil {
+		return nil, fmt.Errorf("relay: gpio: %w", err)
+	}
+	p := gpioreg.ByName(name)
+	if p == nil {
+		return nil, fmt.Errorf("relay: no GPIO pin %q on this device", name)
+	}
+	return NewRelay(p, activeLow, pulse)
+}
+
+func (r *Relay) level(on bool) gpio.Level {
+	return gpio.Level(on != r.activeLow)
+}
+
+// Name implements gate.Output.
+func (r *Relay) Name() string { return "relay:" + r.pin.String() }
+
+// Act implements gate.Output: it starts (or extends) the pulse for an
+// allowed decision and returns.
+func (r *Relay) Act(_ context.Context, o *gate.Outcome) error {
+	if !o.Decision.Allow {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.pin.Out(r.level(true)); err != nil {
+		return fmt.Errorf("relay %s: %w", r.pin, err)
+	}
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	r.gen++
+	gen := r.gen
+	r.timer = time.AfterFunc(r.pulse, func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.gen == gen {
+			r.pin.Out(r.level(false))
+		}
+	})
+	return nil
+}
+
+// Close ends any pulse and leaves the pin inactive.
+func (r *Relay) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	return r.pin.Out(r.level(false))
+}
