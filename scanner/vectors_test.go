@@ -52,14 +52,13 @@ func seedKey(name string) ed25519.PrivateKey {
 }
 
 var (
-	vecRoot    = seedKey("root")
-	vecIssuer  = seedKey("issuer")
-	vecOther   = seedKey("other issuer")
-	vecStatus  = seedKey("status")
-	vecT0      = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
-	vecPassID  = []byte("0123456789abcdef")
-	vecHouse   = []byte("household-0042")
-	vecDefault = map[string]any{}
+	vecRoot   = seedKey("root")
+	vecIssuer = seedKey("issuer")
+	vecOther  = seedKey("other issuer")
+	vecStatus = seedKey("status")
+	vecT0     = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	vecPassID = []byte("0123456789abcdef")
+	vecHouse  = []byte("household-0042")
 )
 
 func pub(k ed25519.PrivateKey) ed25519.PublicKey { return k.Public().(ed25519.PublicKey) }

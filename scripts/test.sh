@@ -11,6 +11,7 @@
 #	vet           go vet ./...
 #	staticcheck   staticcheck ./...
 #	test-race     go test -race -count=1 ./...
+#	test-native   the tests -race makes too slow to run in full (1,000 passes scan)
 #	fuzz          every native fuzz target, one at a time, for a bounded time
 #	cross-build   CGO_ENABLED=0 builds for linux/arm64 and linux/arm GOARM=7;
 #	              the cmd/* binaries are checked to be static ARM executables
@@ -87,6 +88,13 @@ step_staticcheck() {
 
 step_test_race() {
 	go test -race -count=1 ./...
+}
+
+# The tests that the race detector makes too slow to run in full, run
+# natively: every generated pass must scan (1,000 of them).
+step_test_native() {
+	go test -count=1 -run '^TestIssuedPassesAlwaysScan$' -v ./cmd/scanner | grep -E '^(---|ok|FAIL|PASS)|passes decoded'
+	return "${PIPESTATUS[0]}"
 }
 
 step_fuzz() {
@@ -209,6 +217,7 @@ STEPS=(
 	"vet          step_vet          1 go vet ./..."
 	"staticcheck  step_staticcheck  1 staticcheck ./..."
 	"test-race    step_test_race    1 go test -race -count=1 ./..."
+	"test-native  step_test_native  1 go test the slow tests without -race (1,000 passes must scan)"
 	"fuzz         step_fuzz         0 go test -fuzz, each target in turn"
 	"cross-build  step_cross_build  1 CGO_ENABLED=0 go build for linux/arm64 and linux/arm GOARM=7"
 	"qemu-arm64   step_qemu_arm64   0 GOARCH=arm64 go test -exec qemu-aarch64-static ./..."

@@ -405,9 +405,14 @@ func TestSidecarSlots(t *testing.T) {
 	}
 }
 
+var damageSeed = flag.Uint64("damageseed", 1, "seed of the random damage (0: from the clock)")
+
 func newRand(t *testing.T) *mrand.Rand {
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("random seed %d", seed)
+	seed := *damageSeed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	t.Logf("random seed %d (rerun with -damageseed=%d)", seed, seed)
 	return mrand.New(mrand.NewPCG(seed, 0))
 }
 

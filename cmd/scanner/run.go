@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/checkpointgate/checkpoint/gate"
+	"github.com/checkpointgate/checkpoint/output"
+	"github.com/checkpointgate/checkpoint/scanner"
+	"github.com/checkpointgate/checkpoint/scanner/camera"
+	"github.com/checkpointgate/checkpoint/scanner/folder"
+	"github.com/checkpointgate/checkpoint/scanner/qr"
+	"github.com/checkpointgate/checkpoint/scanner/reader"
+	"github.com/checkpointgate/checkpoint/seal"
+	"github.com/checkpointgate/checkpoint/store"
+)
+
+// Store file names in the data folder.
+const (
+	trustFile = "trust.db"
+	logFile   = "events.db"
+)
+
+func (m *Main) run(ctx context.Context, args []string) error {
+	fs := m.flags("run")
+	cfgFile := fs.String("config", "/etc/checkpoint/scanner.toml", "the config `FILE`")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return hinted(errors.New("run takes no arguments"), "give the config with -config FILE")
+	}
+	cfg, err := LoadConfig(*cfgFile)
+	if err != nil {
+		return hinted(err, "see configs/scanner.example.toml for every key")
+	}
+	logger := slog.New(slog.NewJSONHandler(m.Stderr, nil))
+
+	trust, err := m.loadTrust(cfg)
+	if err != nil {
+		return err
+	}
+	hubKey, err := readSealKey(cfg.path(cfg.HubSealKey), cfg.HubSealKey)
+	if err != nil {
+		return hinted(fmt.Errorf("hub_seal_key: %w", err), "give the file holding the hub's cpseal-pub-… key, or the key itself")
+	}
+	dataDir := cfg.DataDir
+	if dataDir == "" {
+		dataDir = defaultDataDir
+	}
+	dataDir = cfg.path(dataDir)
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return hinted(err, "data_dir must be a folder the scanner can write")
+	}
+	tcache, err := store.OpenTrust(filepath.Join(dataDir, trustFile), store.TrustOptions{Logger: logger})
+	if err != nil {
+		return fmt.Errorf("open trust cache: %w", err)
+	}
+	defer tcache.Close()
+	trust = applyCached(trust, tcache, logger)
+	events, err := store.OpenLog(filepath.Join(dataDir, logFile), store.LogOptions{Hub: hubKey, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("open event log: %w", err)
+	}
+	defer events.Close()
+
+	policy := cfg.Policy
+	if p := trust.Policies[cfg.Site]; p != nil {
+		policy = p
+	}
+	var trustNow atomic.Pointer[scanner.Trust]
+	trustNow.Store(trust)
+
+	clock := gate.NewClock(maxTime(events.TimeFloor(), buildTime()))
+	clock.Synced = systemClockSynced
+	if cfg.TrustSystemClock {
+		clock.Synced = func() bool { return true }
+	}
+	g := &gate.Gate{
+		Site: cfg.Site, Log: events, Memory: events, Clock: clock, Logger: logger,
+		Trust:  trustNow.Load,
+		Policy: func() *scanner.Policy { return policy },
+	}
+	if cfg.OnLogFailure == "open" {
+		g.OnLogFailure = gate.FailOpen
+	}
+	if cfg.JSONLines == nil || *cfg.JSONLines {
+		g.Outputs = append(g.Outputs, output.NewJSONLines(m.Stdout))
+	}
+	if r := cfg.Relay; r != nil {
+		relay, err := output.OpenRelay(r.Pin, r.ActiveLow, r.Pulse)
+		if err != nil {
+			return hinted(err, "check [relay] pin, or remove [relay] on a machine without GPIO")
+		}
+		defer relay.Close()
+		g.Outputs = append(g.Outputs, relay)
+	}
+	for _, h := range cfg.Hooks {
+		var out interface {
+			gate.Output
+			Close() error
+		}
+		if h.URL != "" {
+			out, err = output.NewHTTPHook(h.URL, nil, h.Timeout, 0)
+		} else {
+			out, err = output.NewExecHook(h.Exec, h.Timeout, 0)
+		}
+		if err != nil {
+			return err
+		}
+		defer out.Close()
+		g.Outputs = append(g.Outputs, out)
+	}
+	inputs, err := m.openInputs(cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, in := range inputs {
+			in.Source.Close()
+		}
+	}()
+	logger.Info("gate running", "site", cfg.Site, "inputs", len(inputs), "policy_version", policy.Version)
+	err = g.Run(ctx, inputs)
+	logger.Info("gate stopped", "decisions", g.Stats.Decisions.Load(), "allowed", g.Stats.Allowed.Load(),
+		"denied", g.Stats.Denied.Load(), "log_failures", g.Stats.LogFailures.Load())
+	return err
+}
+
+// loadTrust builds the trust the config provisions: the root key and any
+// directly trusted issuer keys.
+func (m *Main) loadTrust(cfg *Config) (*scanner.Trust, error) {
+	var root ed25519.PublicKey
+	if cfg.RootKey != "" {
+		k, err := readPublicKey(cfg.path(cfg.RootKey))
+		if err != nil {
+			return nil, fmt.Errorf("root_key: %w", err)
+		}
+		root = k
+	}
+	t := scanner.NewTrust(root)
+	if len(cfg.IssuerKeys) > 0 {
+		ks := &scanner.KeySet{}
+		for _, name := range cfg.IssuerKeys {
+			k, err := readPublicKey(cfg.path(name))
+			if err != nil {
+				return nil, fmt.Errorf("issuer_keys: %w", err)
+			}
+			ks.Keys = append(ks.Keys, scanner.Key{ID: scanner.KeyID(k), Public: k, Role: scanner.RolePassIssuer})
+		}
+		t.Keys = ks
+	}
+	return t, nil
+}
+
+// applyCached adds the signed documents of the trust cache. A document that
+// no longer verifies is skipped and logged; sync fetches it again.
+func applyCached(t *scanner.Trust, c *store.Trust, logger *slog.Logger) *scanner.Trust {
+	apply := func(kind string, with func([]byte) (*scanner.Trust, error)) {
+		docs, err := c.Docs(kind)
+		if err != nil {
+			logger.Warn("trust cache unreadable", "kind", kind, "err", err)
+			return
+		}
+		for name, raw := range docs {
+			nt, err := with(raw)
+			if err != nil {
+				logger.Warn("cached trust document refused", "kind", kind, "name", name, "err", err)
+				continue
+			}
+			t = nt
+		}
+	}
+	if t.Root != nil {
+		apply("keyset", func(raw []byte) (*scanner.Trust, error) { return t.WithKeySet(raw) })
+		apply("status", func(raw []byte) (*scanner.Trust, error) { return t.WithStatusList(raw) })
+		apply("policy", func(raw []byte) (*scanner.Trust, error) { return t.WithPolicy(raw) })
+	}
+	return t
+}
+
+func (m *Main) openInputs(cfg *Config) ([]gate.Input, error) {
+	var inputs []gate.Input
+	for _, ic := range cfg.Inputs {
+		var (
+			src scanner.Source
+			err error
+		)
+		switch ic.Kind {
+		case "folder":
+			src, err = folder.Open(folder.Config{Path: cfg.path(ic.Path), Loop: ic.Loop})
+		case "stdin":
+			src, err = reader.NewLines(m.Stdin, "stdin", reader.Config{})
+		case "keyboard":
+			src, err = reader.NewKeyboard(ic.Path, reader.Config{})
+		case "serial":
+			src, err = reader.NewSerial(ic.Path, reader.Config{Baud: ic.Baud})
+		case "camera":
+			src, err = camera.New(camera.Config{Device: ic.Path, Width: ic.Width, Height: ic.Height, FPS: ic.FPS})
+		}
+		if err != nil {
+			for _, in := range inputs {
+				in.Source.Close()
+			}
+			return nil, hinted(fmt.Errorf("input %s: %w", ic.Name, err), "check the [[input]] kind and path")
+		}
+		d := qr.NewDecoder() // one per input: it remembers where the last code was
+		dec := gate.DecoderFunc(func(img *image.Gray) (string, error) {
+			r, err := d.Decode(img)
+			return r.Text, err
+		})
+		inputs = append(inputs, gate.Input{Name: ic.Name, Direction: ic.Direction, Source: src, Decoder: dec})
+	}
+	return inputs, nil
+}
+
+// readSealKey reads the hub's sealing key from a file, or takes the value
+// itself when it is a key.
+func readSealKey(file, value string) (seal.PublicKey, error) {
+	text := value
+	if !strings.HasPrefix(value, "cpseal-pub-") {
+		f, err := os.Open(file)
+		if err != nil {
+			return seal.PublicKey{}, err
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, 1024))
+		if err != nil {
+			return seal.PublicKey{}, err
+		}
+		text = strings.TrimSpace(string(b))
+	}
+	return seal.ParsePublicKey(text)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// buildTime is a floor for the clock: this binary cannot run before it was
+// built. It is the commit time stamped into the binary, when there is one.
+func buildTime() time.Time {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return time.Time{}
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.time" {
+			t, _ := time.Parse(time.RFC3339, s.Value)
+			return t
+		}
+	}
+	return time.Time{}
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/checkpointgate/checkpoint/seal"
+	"github.com/checkpointgate/checkpoint/store"
+)
+
+// TestMain lets a test run this program as a child process: with
+// CHECKPOINT_TEST_MAIN=1 the test binary is the scanner.
+func TestMain(m *testing.M) {
+	if os.Getenv("CHECKPOINT_TEST_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// stdinConfig writes a config whose one input is stdin, and an issuer key.
+func stdinConfig(t *testing.T, extra string) (cfg, key, dataDir string) {
+	t.Helper()
+	dir := t.TempDir()
+	if r := runMain(t, t0, "keygen", "-o", filepath.Join(dir, "issuer")); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	hub, _ := seal.GenerateKey()
+	cfg = filepath.Join(dir, "gate.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`site = "main"
+data_dir = "data"
+issuer_keys = ["issuer.pub"]
+hub_seal_key = %q
+trust_system_clock = true
+%s
+[[input]]
+kind = "stdin"
+direction = "entry"
+`, hub.Public().String(), extra)), 0o644)
+	return cfg, filepath.Join(dir, "issuer.key"), filepath.Join(dir, "data")
+}
+
+// SIGTERM finishes the read in hand, closes the store and exits 0.
+func TestRunSIGTERM(t *testing.T) {
+	if os.Getenv("CHECKPOINT_QEMU") == "1" {
+		t.Skip("signals to a child under qemu-user are not what this tests")
+	}
+	cfg, key, dataDir := stdinConfig(t, "")
+	pass := strings.TrimSpace(runMain(t, time.Now(), "issue", "-key", key).stdout)
+
+	cmd := exec.Command(os.Args[0], "run", "-config", cfg)
+	cmd.Env = append(os.Environ(), "CHECKPOINT_TEST_MAIN=1")
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(stdin, pass)
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no decision: %v", err)
+	}
+	var v map[string]any
+	if json.Unmarshal([]byte(line), &v); v["allow"] != true || v["logged"] != true {
+		t.Fatalf("decision %q", line)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("still running 20s after SIGTERM")
+	}
+	// The store was closed cleanly: it opens at once, with the event.
+	hubKey, _ := readSealKey("", strings.Split(strings.Split(readFile(t, cfg), "hub_seal_key = \"")[1], "\"")[0])
+	l, err := store.OpenLog(filepath.Join(dataDir, logFile), store.LogOptions{Hub: hubKey, LockTimeout: time.Second})
+	if err != nil {
+		t.Fatalf("reopen the log: %v", err)
+	}
+	defer l.Close()
+	if st, _ := l.Stats(); st.Pending != 1 {
+		t.Errorf("%d events in the log, want 1", st.Pending)
+	}
+}
+
+func readFile(t *testing.T, name string) string {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// Bad configs: errors that name the key and its line.
+func TestConfigErrors(t *testing.T) {
+	base := `site = "main"
+issuer_keys = ["k.pub"]
+hub_seal_key = "cpseal-pub-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+`
+	input := `
+[[input]]
+kind = "stdin"
+direction = "entry"
+`
+	for _, tc := range []struct {
+		name, text, want string
+	}{
+		{"unknown key", base + "colour = \"blue\"\n" + input, `:4: unknown key "colour"`},
+		{"unknown nested key", base + "[policy.exit]\ngreen = \"allow\"\nsmile = true\n" + input, `:6: unknown key "policy.exit.smile"`},
+		{"bad action", base + "[policy.entry]\nred = \"maybe\"\n" + input, `:5:`},
+		{"bad direction", base + input + "[[input]]\nkind = \"stdin\"\ndirection = \"sideways\"\n", `:10: unknown direction "sideways"`},
+		{"bad duration", base + "[policy]\ndebounce = \"soon\"\n" + input, `:5:`},
+		{"missing site", strings.Replace(base, `site = "main"`, "", 1) + input, "site: required"},
+		{"no input", base, "input: at least one"},
+		{"bad kind", base + "[[input]]\nkind = \"telepathy\"\ndirection = \"entry\"\n", `:5: input.kind: input 1: unknown kind "telepathy"`},
+		{"timed without window", base + "[policy.exit]\nanti_passback = \"timed\"\n" + input, "policy: timed anti-passback needs a positive passback_window"},
+		{"syntax", base + "site = = 1\n", ":4:"},
+		{"hook with both", base + input + "[[hook]]\nexec = [\"x\"]\nurl = \"http://127.0.0.1/\"\n", "exactly one of exec or url"},
+		{"bad log failure", base + "on_log_failure = \"shrug\"\n" + input, `:4: on_log_failure: "shrug"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := filepath.Join(t.TempDir(), "gate.toml")
+			os.WriteFile(name, []byte(tc.text), 0o644)
+			_, err := LoadConfig(name)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+	// The example config loads.
+	if _, err := LoadConfig("../../configs/scanner.example.toml"); err != nil {
+		t.Errorf("example config: %v", err)
+	}
+}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/checkpointgate/checkpoint/scanner"
+	"github.com/checkpointgate/checkpoint/store"
+)
+
+// statusReport is what scanner status prints.
+type statusReport struct {
+	Site  string      `json:"site"`
+	Trust []trustDoc  `json:"trust"`
+	Files []fileStat  `json:"files"`
+	Log   logSummary  `json:"events"`
+	Check []checkStat `json:"integrity_checks"`
+}
+
+type trustDoc struct {
+	Kind     string    `json:"kind"`
+	Name     string    `json:"name"`
+	Version  uint64    `json:"version"`
+	IssuedAt time.Time `json:"issued_at"`
+	Age      string    `json:"age"`
+	Stored   time.Time `json:"stored"`
+	Error    string    `json:"error,omitempty"`
+}
+
+type fileStat struct {
+	Path    string `json:"path"`
+	Size    int64  `json:"size"`
+	MaxSize int    `json:"max_size"`
+	Schema  int    `json:"schema"`
+}
+
+type logSummary struct {
+	Pending       uint64    `json:"pending"`
+	OldestPending time.Time `json:"oldest_pending,omitzero"`
+	OldestAge     string    `json:"oldest_pending_age,omitempty"`
+	AckedThrough  uint64    `json:"acked_through"`
+	NextSeq       uint64    `json:"next_seq"`
+	TimeFloor     time.Time `json:"time_floor"`
+	Recoveries    uint64    `json:"recoveries"`
+	FullErrors    uint64    `json:"full_errors"`
+}
+
+type checkStat struct {
+	File string    `json:"file"`
+	At   time.Time `json:"at"`
+	OK   bool      `json:"ok"`
+	Note string    `json:"note,omitempty"`
+}
+
+func (m *Main) status(args []string) error {
+	fs := m.flags("status")
+	cfgFile := fs.String("config", "/etc/checkpoint/scanner.toml", "the config `FILE`")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := LoadConfig(*cfgFile)
+	if err != nil {
+		return hinted(err, "see configs/scanner.example.toml for every key")
+	}
+	hubKey, err := readSealKey(cfg.path(cfg.HubSealKey), cfg.HubSealKey)
+	if err != nil {
+		return fmt.Errorf("hub_seal_key: %w", err)
+	}
+	dataDir := cfg.DataDir
+	if dataDir == "" {
+		dataDir = defaultDataDir
+	}
+	dataDir = cfg.path(dataDir)
+	locked := func(err error) error {
+		if errors.Is(err, store.ErrLocked) {
+			return hinted(err, "the gate daemon holds the files while it runs; stop it, or read its metrics")
+		}
+		return err
+	}
+	tc, err := store.OpenTrust(filepath.Join(dataDir, trustFile), store.TrustOptions{LockTimeout: time.Second})
+	if err != nil {
+		return locked(fmt.Errorf("open trust cache: %w", err))
+	}
+	defer tc.Close()
+	events, err := store.OpenLog(filepath.Join(dataDir, logFile), store.LogOptions{Hub: hubKey, LockTimeout: time.Second})
+	if err != nil {
+		return locked(fmt.Errorf("open event log: %w", err))
+	}
+	defer events.Close()
+	ts, err := tc.Stats()
+	if err != nil {
+		return err
+	}
+	ls, err := events.Stats()
+	if err != nil {
+		return err
+	}
+	now := m.Now()
+	trust, err := m.loadTrust(cfg)
+	if err != nil {
+		return err
+	}
+	rep := statusReport{Site: cfg.Site}
+	for _, d := range ts.Docs {
+		raw, err := tc.Doc(d.Kind, d.Name)
+		td := trustDoc{Kind: d.Kind, Name: d.Name, Stored: d.Written}
+		if err == nil {
+			td.Version, td.IssuedAt, err = docVersion(trust, d.Kind, raw)
+		}
+		if err != nil {
+			td.Error = err.Error()
+		} else {
+			td.Age = age(now, td.IssuedAt)
+		}
+		rep.Trust = append(rep.Trust, td)
+	}
+	sort.Slice(rep.Trust, func(i, j int) bool { return rep.Trust[i].Kind+rep.Trust[i].Name < rep.Trust[j].Kind+rep.Trust[j].Name })
+	rep.Files = []fileStat{
+		{ts.Path, ts.FileSize, ts.MaxSize, ts.Schema},
+		{ls.Path, ls.FileSize, ls.MaxSize, ls.Schema},
+	}
+	rep.Log = logSummary{Pending: ls.Pending, OldestPending: ls.OldestPending, AckedThrough: ls.AckedThrough,
+		NextSeq: ls.NextSeq, TimeFloor: ls.TimeFloor, Recoveries: ls.Recoveries, FullErrors: ls.FullErrors}
+	if !ls.OldestPending.IsZero() {
+		rep.Log.OldestAge = age(now, ls.OldestPending)
+	}
+	for _, c := range []struct {
+		file string
+		r    store.CheckResult
+	}{{ts.Path, ts.LastCheck}, {ls.Path, ls.LastCheck}} {
+		note := fmt.Sprintf("ok in %v", c.r.Took.Round(time.Millisecond))
+		if !c.r.OK {
+			note = fmt.Sprintf("damaged: %s", strings.Join(c.r.Problems, "; "))
+		}
+		rep.Check = append(rep.Check, checkStat{File: c.file, At: c.r.At, OK: c.r.OK, Note: note})
+	}
+	if *asJSON {
+		enc := json.NewEncoder(m.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	printStatus(m.Stdout, &rep)
+	return nil
+}
+
+// docVersion parses a cached trust document for its version and issue time.
+func docVersion(t *scanner.Trust, kind string, raw []byte) (uint64, time.Time, error) {
+	switch kind {
+	case "keyset":
+		ks, err := scanner.ParseKeySet(raw, t.Root)
+		if err != nil {
+			return 0, time.Time{}, err
+		}
+		return ks.Version, time.Unix(ks.IssuedAt, 0).UTC(), nil
+	case "status":
+		l, err := scanner.ParseStatusList(raw, t.Root, t.Keys)
+		if err != nil {
+			return 0, time.Time{}, err
+		}
+		return l.Version, l.IssuedAt, nil
+	case "policy":
+		p, err := scanner.ParsePolicy(raw, t.Root, t.Keys)
+		if err != nil {
+			return 0, time.Time{}, err
+		}
+		return p.Version, time.Unix(p.IssuedAt, 0).UTC(), nil
+	}
+	return 0, time.Time{}, fmt.Errorf("unknown kind %q", kind)
+}
+
+func age(now, t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return now.Sub(t).Round(time.Second).String()
+}
+
+func printStatus(w io.Writer, r *statusReport) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "site\t%s\n\n", r.Site)
+	fmt.Fprintln(tw, "trust\tversion\tissued\tage\tstored")
+	if len(r.Trust) == 0 {
+		fmt.Fprintln(tw, "(none cached: the gate has not synced)")
+	}
+	for _, d := range r.Trust {
+		if d.Error != "" {
+			fmt.Fprintf(tw, "%s %s\t-\t-\t-\t%s (refused: %s)\n", d.Kind, d.Name, d.Stored.Format(time.RFC3339), d.Error)
+			continue
+		}
+		fmt.Fprintf(tw, "%s %s\t%d\t%s\t%s\t%s\n", d.Kind, d.Name, d.Version, d.IssuedAt.Format(time.RFC3339), d.Age, d.Stored.Format(time.RFC3339))
+	}
+	fmt.Fprintln(tw)
+	l := r.Log
+	fmt.Fprintf(tw, "pending events\t%d\n", l.Pending)
+	if l.OldestAge != "" {
+		fmt.Fprintf(tw, "oldest pending\t%s (%s ago)\n", l.OldestPending.Format(time.RFC3339), l.OldestAge)
+	}
+	fmt.Fprintf(tw, "acked through\t%d\nnext sequence\t%d\ntime floor\t%s\nlogs moved aside\t%d\nfull-disk refusals\t%d\n\n",
+		l.AckedThrough, l.NextSeq, l.TimeFloor.Format(time.RFC3339), l.Recoveries, l.FullErrors)
+	fmt.Fprintln(tw, "file\tsize\tmax\tschema")
+	for _, f := range r.Files {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\n", f.Path, f.Size, f.MaxSize, f.Schema)
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "integrity check\tat\tresult")
+	for _, c := range r.Check {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.File, c.At.Format(time.RFC3339), c.Note)
+	}
+	tw.Flush()
+}
