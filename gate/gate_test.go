@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
+	"image/png"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -158,8 +159,25 @@ func (r *rig) issue(id string, opts ...passOpt) string {
 	return text
 }
 
-// frame renders a pass as a camera-sized frame.
+// frame renders a pass as a camera-sized frame, written as a PNG and read
+// back, as the folder input and the example do.
 func (r *rig) frame(text string, w, h int) *image.Gray {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, r.render(text, w, h)); err != nil {
+		r.t.Fatal(err)
+	}
+	img, err := png.Decode(&buf)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	g, ok := img.(*image.Gray)
+	if !ok {
+		r.t.Fatalf("PNG read back as %T", img)
+	}
+	return g
+}
+
+func (r *rig) render(text string, w, h int) *image.Gray {
 	code, err := qr.Encode(text, qr.Options{ModuleSize: 3})
 	if err != nil {
 		r.t.Fatal(err)

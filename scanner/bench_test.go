@@ -63,3 +63,34 @@ func BenchmarkStatusLookup(b *testing.B) {
 		_ = c
 	}
 }
+
+// BenchmarkDecideVsVerify runs a whole Decide and a bare ed25519.Verify of
+// the same signed message alternately in one loop, so that both see the
+// same machine, and reports each one's time and their ratio.
+func BenchmarkDecideVsVerify(b *testing.B) {
+	tr := testTrust(b)
+	text := mustIssue(b, vecPass(nil), vecIssuer)
+	e, err := parsePassEnvelope(text)
+	if err != nil {
+		b.Fatal(err)
+	}
+	msg, _ := toBeSigned(e.protected, e.payload)
+	key := pub(vecIssuer)
+	now := at(time.Hour)
+	var decide, verify time.Duration
+	for b.Loop() {
+		t := time.Now()
+		if d := Decide(text, tr, nil, nil, gateIn, now); !d.Allow {
+			b.Fatal(d.Reason)
+		}
+		decide += time.Since(t)
+		t = time.Now()
+		if !ed25519.Verify(key, msg, e.signature) {
+			b.Fatal("does not verify")
+		}
+		verify += time.Since(t)
+	}
+	b.ReportMetric(float64(decide.Nanoseconds())/float64(b.N), "decide-ns")
+	b.ReportMetric(float64(verify.Nanoseconds())/float64(b.N), "verify-ns")
+	b.ReportMetric(float64(decide)/float64(verify), "ratio")
+}
