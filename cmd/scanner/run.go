@@ -26,6 +26,10 @@ import (
 	"github.com/checkpointgate/checkpoint/store"
 )
 
+// cameraDecodeBudget bounds the time spent decoding one camera frame, so
+// the decoder keeps up at 30 frames a second (docs/qr.md, "Budget").
+const cameraDecodeBudget = 20 * time.Millisecond
+
 // Store file names in the data folder.
 const (
 	trustFile = "trust.db"
@@ -216,6 +220,11 @@ func (m *Main) openInputs(cfg *Config) ([]gate.Input, error) {
 			return nil, hinted(fmt.Errorf("input %s: %w", ic.Name, err), "check the [[input]] kind and path")
 		}
 		d := qr.NewDecoder() // one per input: it remembers where the last code was
+		if ic.Kind == "camera" {
+			// A live camera must keep up with its frames: most frames hold
+			// no code, and without a budget such a frame runs every strategy.
+			d.Budget = cameraDecodeBudget
+		}
 		dec := gate.DecoderFunc(func(img *image.Gray) (string, error) {
 			r, err := d.Decode(img)
 			return r.Text, err

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"slices"
+	"time"
 
 	"github.com/makiuchi-d/gozxing"
+	multiqr "github.com/makiuchi-d/gozxing/multi/qrcode"
 	"github.com/makiuchi-d/gozxing/qrcode"
 )
 
@@ -62,6 +65,37 @@ const (
 	InvertedHarder
 	// InvertedPure is HybridPure over the inverted frame.
 	InvertedPure
+	// Multi is the hybrid binarizer with gozxing's multiple-code finder,
+	// which tries every plausible triple of finder patterns rather than
+	// the first three it confirms: the defence against the fake finder
+	// patterns that random-looking data draws.
+	Multi
+	// Half is Hybrid over the frame scaled to half its width and height
+	// by averaging 2x2 blocks: a quarter of the pixels, less noise and
+	// blur per module, for codes of many pixels a module.
+	Half
+	// HalfMulti is Multi over the half-size frame.
+	HalfMulti
+	// Sharpened is Hybrid over the frame with its 3x3 blur subtracted
+	// (an unsharp mask), which restores the edges of a defocused code.
+	Sharpened
+	// Double is Hybrid over the frame scaled up twice (bilinear), for
+	// codes of 1–2 pixels a module. Only frames up to DoubleMaxPixels
+	// are scaled.
+	Double
+	// DoubleSharp is Hybrid over the doubled frame, sharpened: small,
+	// defocused codes.
+	DoubleSharp
+	// Regrid is the hybrid binarizer's finder patterns with the grid
+	// sampled at each dimension near the one their spacing suggests
+	// (see regrid): codes under strong perspective.
+	Regrid
+	// HalfRegrid is Regrid over the half-size frame.
+	HalfRegrid
+	// Turned is Hybrid over the frame turned by 45° (the half-size frame
+	// for frames over DoubleMaxPixels): a code turned by about 45°
+	// becomes upright, where gozxing samples small modules best.
+	Turned
 
 	numStrategies = iota
 )
@@ -75,6 +109,15 @@ var strategyNames = [...]string{
 	GlobalHarder:   "global-harder",
 	InvertedHarder: "inverted-harder",
 	InvertedPure:   "inverted-pure",
+	Multi:          "multi",
+	Half:           "half",
+	HalfMulti:      "half-multi",
+	Sharpened:      "sharpened",
+	Double:         "double",
+	DoubleSharp:    "double-sharp",
+	Turned:         "turned",
+	Regrid:         "regrid",
+	HalfRegrid:     "half-regrid",
 }
 
 func (s Strategy) String() string {
@@ -93,12 +136,19 @@ const (
 	binInverted
 	binSmoothed
 	binSmoothedGlobal
+	binHalf
+	binSharp
+	binDouble
+	binDoubleSharp
+	binTurned
 	numBinarizers
 )
 
 type strategyInfo struct {
-	bin   binarizer
-	hints map[gozxing.DecodeHintType]any
+	bin    binarizer
+	hints  map[gozxing.DecodeHintType]any
+	multi  bool // gozxing's multiple-code reader
+	regrid bool // regrid, not gozxing's detector
 }
 
 var (
@@ -108,14 +158,23 @@ var (
 )
 
 var strategies = [...]strategyInfo{
-	Hybrid:         {binHybrid, hintsNone},
-	HybridPure:     {binHybrid, hintsPure},
-	Smoothed:       {binSmoothed, hintsNone},
-	SmoothedGlobal: {binSmoothedGlobal, hintsHarder},
-	HybridHarder:   {binHybrid, hintsHarder},
-	GlobalHarder:   {binGlobal, hintsHarder},
-	InvertedHarder: {binInverted, hintsHarder},
-	InvertedPure:   {binInverted, hintsPure},
+	Hybrid:         {bin: binHybrid, hints: hintsNone},
+	HybridPure:     {bin: binHybrid, hints: hintsPure},
+	Smoothed:       {bin: binSmoothed, hints: hintsNone},
+	SmoothedGlobal: {bin: binSmoothedGlobal, hints: hintsHarder},
+	HybridHarder:   {bin: binHybrid, hints: hintsHarder},
+	GlobalHarder:   {bin: binGlobal, hints: hintsHarder},
+	InvertedHarder: {bin: binInverted, hints: hintsHarder},
+	InvertedPure:   {bin: binInverted, hints: hintsPure},
+	Multi:          {bin: binHybrid, hints: hintsNone, multi: true},
+	Half:           {bin: binHalf, hints: hintsNone},
+	HalfMulti:      {bin: binHalf, hints: hintsNone, multi: true},
+	Sharpened:      {bin: binSharp, hints: hintsNone},
+	Double:         {bin: binDouble, hints: hintsNone},
+	DoubleSharp:    {bin: binDoubleSharp, hints: hintsNone},
+	Turned:         {bin: binTurned, hints: hintsNone},
+	Regrid:         {bin: binHybrid, hints: hintsNone, regrid: true},
+	HalfRegrid:     {bin: binHalf, hints: hintsNone, regrid: true},
 }
 
 // Result is one decoded code.
@@ -147,6 +206,14 @@ type Decoder struct {
 	// frames.
 	Fallbacks int
 
+	// Budget bounds the time one call spends: no fallback starts once
+	// Budget has passed since the call began, nor one that, by its
+	// average cost on earlier frames of the same size and half as much again, would end past
+	// it (a cheaper one after it may still run). Zero means no bound. For a live camera, a little under
+	// the frame interval (say 20ms at 30 fps) keeps the decoder in step
+	// with the camera.
+	Budget time.Duration
+
 	reader gozxing.Reader
 	// strategies limits the strategies tried, in order; nil means all.
 	strategies []Strategy
@@ -155,11 +222,26 @@ type Decoder struct {
 	// next is the index, in the fallbacks, of the one to try first on
 	// the next call when Fallbacks is set.
 	next int
+	// roi is the region of interest, in frame coordinates, around the
+	// code last found in a frame of roiFrame pixels; empty for none.
+	roi      image.Rectangle
+	roiFrame image.Point
+	// cost is each strategy's running average time on whole frames of
+	// costFrame pixels, for Budget.
+	cost      [numStrategies + 1]time.Duration
+	costFrame image.Point
 	// smooth and sums are scratch space for the Smoothed strategy, kept
 	// from frame to frame.
 	smooth []byte
 	sums   []uint16
+	half   []byte
+	sharp  []byte
+	double []byte
 }
+
+// DoubleMaxPixels is the largest frame, in pixels, that the Double
+// strategy scales up.
+const DoubleMaxPixels = 640 * 480
 
 // NewDecoder returns a Decoder that tries every strategy on every call.
 func NewDecoder() *Decoder {
@@ -184,6 +266,7 @@ func Decode(img *image.Gray) (string, error) {
 // panicked), ErrTooLarge for an image over MaxDimension, and an error for a
 // malformed image (nil, or Pix too short for Rect and Stride).
 func (d *Decoder) Decode(img *image.Gray) (Result, error) {
+	start := time.Now()
 	src, err := newGraySource(img)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrTooLarge) {
@@ -194,10 +277,17 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 	if d.reader == nil {
 		d.reader = qrcode.NewQRCodeReader()
 	}
-	f := &frame{src: src}
 	var panicked error
-	try := func(s Strategy) (Result, bool) {
+	size := image.Pt(src.width, src.height)
+	if d.costFrame != size {
+		d.cost, d.costFrame = [numStrategies + 1]time.Duration{}, size
+	}
+	try := func(f *frame, s Strategy, at image.Point) (Result, bool) {
+		t0 := time.Now()
 		r, err := d.attempt(f, s)
+		if f.src.width == size.X && f.src.height == size.Y {
+			d.learn(s, time.Since(t0))
+		}
 		if err != nil {
 			var pe panicError
 			if errors.As(err, &pe) && panicked == nil {
@@ -205,19 +295,40 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 			}
 			return Result{}, false
 		}
-		r.Points = offsetPoints(r.Points, img.Rect.Min)
+		r.Points = offsetPoints(r.Points, at)
 		d.last = s
+		d.remember(r.Points, size)
+		r.Points = offsetPoints(r.Points, img.Rect.Min)
 		return r, true
 	}
+	// The region around the code last found, with the strategy that
+	// found it: a fraction of the frame's cost while the code stays.
+	if d.last != 0 && !d.roi.Empty() && d.roiFrame == size {
+		roi := d.roi
+		if crop, err := src.Crop(roi.Min.X, roi.Min.Y, roi.Dx(), roi.Dy()); err == nil {
+			if r, ok := try(&frame{src: crop.(*graySource)}, d.last, roi.Min); ok {
+				return r, nil
+			}
+		}
+	}
+	d.roi = image.Rectangle{}
+	f := &frame{src: src}
 	order := d.order()
-	if d.last != 0 {
-		if r, ok := try(d.last); ok {
+	if d.strategies == nil && size.X*size.Y > DoubleMaxPixels {
+		order = largeOrder
+	}
+	// The strategy that last succeeded, unless it is one of the dear
+	// ones and the call has a budget to keep.
+	if d.last != 0 && (d.Budget == 0 || d.cost[d.last] <= d.Budget/4) {
+		if r, ok := try(f, d.last, image.Point{}); ok {
 			return r, nil
 		}
+	} else {
+		d.last = 0
 	}
 	// The first strategy, then the fallbacks, in turn from d.next.
 	if first := order[0]; first != d.last {
-		if r, ok := try(first); ok {
+		if r, ok := try(f, first, image.Point{}); ok {
 			return r, nil
 		}
 	}
@@ -226,18 +337,31 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 	if d.Fallbacks > 0 && d.Fallbacks < budget {
 		budget = d.Fallbacks
 	}
-	start := d.next
+	begin := d.next
 	for k := 0; k < len(fallbacks) && budget > 0; k++ {
-		i := (start + k) % len(fallbacks)
+		i := (begin + k) % len(fallbacks)
 		s := fallbacks[i]
 		if s == d.last {
 			continue
+		}
+		if d.Budget > 0 {
+			// Stop when the time is up; skip a strategy that would
+			// overrun it, by half as much again as it cost on earlier
+			// frames (costs vary with what the frame holds), for a
+			// cheaper one further on.
+			spent := time.Since(start)
+			if spent >= d.Budget {
+				break
+			}
+			if spent+d.cost[s]*3/2 > d.Budget {
+				continue
+			}
 		}
 		budget--
 		if d.Fallbacks > 0 {
 			d.next = i + 1
 		}
-		if r, ok := try(s); ok {
+		if r, ok := try(f, s, image.Point{}); ok {
 			return r, nil
 		}
 	}
@@ -248,19 +372,65 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 	return Result{}, ErrNotFound
 }
 
+// learn folds one measured cost of strategy s into its running average.
+// The first strategy on a frame also pays for building the bitmap it
+// shares with others, so the averages lean high, which errs on the side
+// of the budget.
+func (d *Decoder) learn(s Strategy, t time.Duration) {
+	if d.cost[s] == 0 {
+		d.cost[s] = t
+		return
+	}
+	d.cost[s] = (3*d.cost[s] + t) / 4
+}
+
+// remember keeps, as the region of interest for the next frame, the box
+// around pts (in frame coordinates) grown by its own size on every side,
+// which holds the whole code and its quiet zone with room for the code to
+// move. With fewer than three points (a pure decode), or a box that
+// would cover most of the frame anyway, it keeps none.
+func (d *Decoder) remember(pts []image.Point, size image.Point) {
+	d.roi = image.Rectangle{}
+	if len(pts) < 3 {
+		return
+	}
+	box := image.Rectangle{Min: pts[0], Max: pts[0].Add(image.Pt(1, 1))}
+	for _, p := range pts[1:] {
+		box = box.Union(image.Rectangle{Min: p, Max: p.Add(image.Pt(1, 1))})
+	}
+	grow := max(box.Dx(), box.Dy())
+	box = box.Inset(-grow).Intersect(image.Rectangle{Max: size})
+	if box.Dx()*box.Dy() > size.X*size.Y/2 || box.Dx() < 21 || box.Dy() < 21 {
+		return
+	}
+	d.roi, d.roiFrame = box, size
+}
+
 func (d *Decoder) order() []Strategy {
 	if d.strategies != nil {
 		return d.strategies
 	}
-	return allStrategies
+	return defaultOrder
 }
 
-var allStrategies = func() []Strategy {
-	s := make([]Strategy, 0, numStrategies)
-	for i := Strategy(1); i <= numStrategies; i++ {
-		s = append(s, i)
-	}
-	return s
+// defaultOrder is the order a Decoder tries strategies in: by codes
+// found per millisecond on the camtest set (docs/qr.md), greedily, with
+// the strategies for rendered and inverted images, which a camera rarely
+// sees, and those the set shows add nothing, last. Regrid comes first, not
+// Hybrid: it reads what Hybrid reads, and more, at about the same cost.
+var defaultOrder = []Strategy{
+	Regrid, HalfRegrid, Double, DoubleSharp, Smoothed, GlobalHarder,
+	HalfMulti, Multi, Half, SmoothedGlobal, Turned, Sharpened, HybridPure,
+	InvertedHarder, InvertedPure, Hybrid, HybridHarder,
+}
+
+// largeOrder is defaultOrder for frames over DoubleMaxPixels, where the
+// half-size frame costs a quarter as much as the whole and reads most
+// codes, so it comes first.
+var largeOrder = func() []Strategy {
+	o := slices.Clone(defaultOrder)
+	o[0], o[1] = o[1], o[0]
+	return o
 }()
 
 // panicError is a panic inside gozxing, turned into an error.
@@ -270,8 +440,13 @@ func (e panicError) Error() string { return fmt.Sprintf("gozxing panicked: %v", 
 
 // frame is what a Decoder builds for one frame, at most once each.
 type frame struct {
-	src     *graySource
-	smooth  *graySource
+	src    *graySource
+	smooth *graySource
+	half   *graySource
+	sharp  *graySource
+	double *graySource
+	// turn maps a point of the turned frame back to the frame.
+	turn    func(x, y float64) (float64, float64)
 	bitmaps [numBinarizers]*gozxing.BinaryBitmap
 }
 
@@ -298,6 +473,28 @@ func (d *Decoder) attempt(f *frame, s Strategy) (r Result, err error) {
 			b = gozxing.NewHybridBinarizer(d.smoothed(f))
 		case binSmoothedGlobal:
 			b = gozxing.NewGlobalHistgramBinarizer(d.smoothed(f))
+		case binHalf:
+			hs := d.halved(f)
+			if hs == nil {
+				return Result{}, ErrNotFound
+			}
+			b = gozxing.NewHybridBinarizer(hs)
+		case binSharp:
+			b = gozxing.NewHybridBinarizer(d.sharpened(f))
+		case binDouble:
+			ds := d.doubled(f)
+			if ds == nil {
+				return Result{}, ErrNotFound
+			}
+			b = gozxing.NewHybridBinarizer(ds)
+		case binDoubleSharp:
+			ds := d.doubled(f)
+			if ds == nil {
+				return Result{}, ErrNotFound
+			}
+			b = gozxing.NewHybridBinarizer(unsharp(ds, boxBlur(ds)))
+		case binTurned:
+			b = gozxing.NewHybridBinarizer(d.turned(f))
 		}
 		bm, err = gozxing.NewBinaryBitmap(b)
 		if err != nil {
@@ -308,6 +505,17 @@ func (d *Decoder) attempt(f *frame, s Strategy) (r Result, err error) {
 	var res *gozxing.Result
 	if _, pure := info.hints[gozxing.DecodeHintType_PURE_BARCODE]; pure {
 		res, err = d.decodePure(bm)
+	} else if info.regrid {
+		var m *gozxing.BitMatrix
+		if m, err = bm.GetBlackMatrix(); err == nil {
+			res, err = regrid(m, info.hints)
+		}
+	} else if info.multi {
+		var all []*gozxing.Result
+		all, err = multiqr.NewQRCodeMultiReader().DecodeMultiple(bm, info.hints)
+		if err == nil && len(all) > 0 {
+			res = all[0]
+		}
 	} else {
 		res, err = d.reader.Decode(bm, info.hints)
 	}
@@ -325,6 +533,14 @@ func (d *Decoder) attempt(f *frame, s Strategy) (r Result, err error) {
 		x, y := p.GetX(), p.GetY()
 		if math.IsNaN(x) || math.IsNaN(y) || math.IsInf(x, 0) || math.IsInf(y, 0) {
 			continue
+		}
+		switch info.bin {
+		case binHalf:
+			x, y = 2*x+0.5, 2*y+0.5
+		case binDouble, binDoubleSharp:
+			x, y = x/2, y/2
+		case binTurned:
+			x, y = f.turn(x, y)
 		}
 		pts = append(pts, image.Pt(int(math.Round(x)), int(math.Round(y))))
 	}
@@ -369,6 +585,191 @@ func (d *Decoder) smoothed(f *frame) *graySource {
 	}
 	f.smooth = &graySource{pix: out, stride: w, width: w, height: h}
 	return f.smooth
+}
+
+// halved returns f's source scaled to half its width and height by
+// averaging 2x2 blocks, in the Decoder's scratch space, computing it once
+// per frame; nil for a frame too small to halve.
+func (d *Decoder) halved(f *frame) *graySource {
+	if f.half != nil {
+		return f.half
+	}
+	src := f.src
+	w, h := src.width/2, src.height/2
+	if w < 21 || h < 21 {
+		return nil
+	}
+	n := w * h
+	if cap(d.half) < n {
+		d.half = make([]byte, n)
+	}
+	out := d.half[:n]
+	for y := range h {
+		r0 := src.pix[(src.top+2*y)*src.stride+src.left:][:2*w]
+		r1 := src.pix[(src.top+2*y+1)*src.stride+src.left:][:2*w]
+		row := out[y*w : (y+1)*w]
+		for x := range w {
+			row[x] = uint8((uint16(r0[2*x]) + uint16(r0[2*x+1]) + uint16(r1[2*x]) + uint16(r1[2*x+1]) + 2) / 4)
+		}
+	}
+	f.half = &graySource{pix: out, stride: w, width: w, height: h, invert: src.invert}
+	return f.half
+}
+
+// sharpened returns f's source with an unsharp mask (2×pixel − its 3x3
+// blur), computed once per frame.
+func (d *Decoder) sharpened(f *frame) *graySource {
+	if f.sharp != nil {
+		return f.sharp
+	}
+	blur := d.smoothed(f)
+	src := f.src
+	w, h := src.width, src.height
+	n := w * h
+	if cap(d.sharp) < n {
+		d.sharp = make([]byte, n)
+	}
+	out := d.sharp[:n]
+	for y := range h {
+		in := src.pix[(src.top+y)*src.stride+src.left:][:w]
+		b := blur.pix[y*w:][:w]
+		row := out[y*w:][:w]
+		for x := range w {
+			v := int(in[x])
+			if src.invert {
+				v = 255 - v
+			}
+			row[x] = uint8(min(255, max(0, 2*v-int(b[x]))))
+		}
+	}
+	f.sharp = &graySource{pix: out, stride: w, width: w, height: h}
+	return f.sharp
+}
+
+// doubled returns f's source scaled up twice, bilinear, computed once per
+// frame; nil for a frame over DoubleMaxPixels.
+func (d *Decoder) doubled(f *frame) *graySource {
+	if f.double != nil {
+		return f.double
+	}
+	src := f.src
+	w, h := src.width, src.height
+	if w*h > DoubleMaxPixels {
+		return nil
+	}
+	W, H := 2*w, 2*h
+	if cap(d.double) < W*H {
+		d.double = make([]byte, W*H)
+	}
+	out := d.double[:W*H]
+	// Output pixel centres fall a quarter of an input pixel from the
+	// nearest input centre: weights 3:1 along each axis, edges repeated.
+	col := make([]uint16, w) // one vertically blended row, ×4
+	for Y := range H {
+		y0 := (Y - 1) >> 1 // the input row above, or -1
+		r0 := src.pix[(src.top+max(y0, 0))*src.stride+src.left:][:w]
+		r1 := src.pix[(src.top+min(y0+1, h-1))*src.stride+src.left:][:w]
+		w0, w1 := uint16(1), uint16(3) // even Y: nearer row y0+1
+		if Y&1 == 1 {
+			w0, w1 = 3, 1
+		}
+		for x := range w {
+			col[x] = w0*uint16(r0[x]) + w1*uint16(r1[x])
+		}
+		row := out[Y*W:][:W]
+		row[0] = uint8((col[0] + 2) / 4)
+		for x := 0; x+1 < w; x++ {
+			a, b := col[x], col[x+1]
+			row[2*x+1] = uint8((3*a + b + 8) / 16)
+			row[2*x+2] = uint8((a + 3*b + 8) / 16)
+		}
+		row[W-1] = uint8((col[w-1] + 2) / 4)
+	}
+	f.double = &graySource{pix: out, stride: W, width: W, height: H, invert: src.invert}
+	return f.double
+}
+
+// boxBlur returns src through a 3x3 box blur (edges repeated), in new
+// memory.
+func boxBlur(src *graySource) []byte {
+	w, h := src.width, src.height
+	sums := make([]uint16, w*h)
+	out := make([]byte, w*h)
+	for y := range h {
+		in := src.pix[(src.top+y)*src.stride+src.left:][:w]
+		row := sums[y*w : (y+1)*w]
+		for x := range w {
+			l, r := max(x-1, 0), min(x+1, w-1)
+			row[x] = uint16(in[l]) + uint16(in[x]) + uint16(in[r])
+		}
+	}
+	for y := range h {
+		up, mid, down := sums[max(y-1, 0)*w:][:w], sums[y*w:][:w], sums[min(y+1, h-1)*w:][:w]
+		row := out[y*w : (y+1)*w]
+		for x := range w {
+			row[x] = uint8((uint32(up[x]) + uint32(mid[x]) + uint32(down[x]) + 4) / 9)
+		}
+	}
+	return out
+}
+
+// unsharp returns 2×src − blur, clamped, in new memory; blur is laid out
+// compactly (width bytes a row).
+func unsharp(src *graySource, blur []byte) *graySource {
+	w, h := src.width, src.height
+	out := make([]byte, w*h)
+	for y := range h {
+		in := src.pix[(src.top+y)*src.stride+src.left:][:w]
+		b := blur[y*w:][:w]
+		row := out[y*w:][:w]
+		for x := range w {
+			row[x] = uint8(min(255, max(0, 2*int(in[x])-int(b[x]))))
+		}
+	}
+	return &graySource{pix: out, stride: w, width: w, height: h, invert: src.invert}
+}
+
+// turned returns f's source (its half-size version for a frame over
+// DoubleMaxPixels) turned by 45° about its centre, bilinear, in a square
+// that holds the whole frame, mid-grey outside it; and sets f.turn.
+func (d *Decoder) turned(f *frame) *graySource {
+	src := f.src
+	scale := 1.0
+	if src.width*src.height > DoubleMaxPixels {
+		if hs := d.halved(f); hs != nil {
+			src, scale = hs, 2
+		}
+	}
+	w, h := src.width, src.height
+	side := int(float64(w+h)/math.Sqrt2) + 2
+	out := make([]byte, side*side)
+	c := math.Sqrt2 / 2
+	cx, cy := float64(w)/2, float64(h)/2
+	half := float64(side) / 2
+	for Y := range side {
+		for X := range side {
+			// Turn (X, Y) about the square's centre back into the frame.
+			u, v := float64(X)+0.5-half, float64(Y)+0.5-half
+			x := c*(u+v) + cx - 0.5
+			y := c*(v-u) + cy - 0.5
+			if x < 0 || y < 0 || x >= float64(w-1) || y >= float64(h-1) {
+				out[Y*side+X] = 128
+				continue
+			}
+			x0, y0 := int(x), int(y)
+			fx, fy := x-float64(x0), y-float64(y0)
+			p := src.pix[(src.top+y0)*src.stride+src.left+x0:]
+			q := src.pix[(src.top+y0+1)*src.stride+src.left+x0:]
+			a := float64(p[0])*(1-fx) + float64(p[1])*fx
+			b := float64(q[0])*(1-fx) + float64(q[1])*fx
+			out[Y*side+X] = uint8(a*(1-fy) + b*fy + 0.5)
+		}
+	}
+	f.turn = func(X, Y float64) (float64, float64) {
+		u, v := X-half, Y-half
+		return (c*(u+v) + cx) * scale, (c*(v-u) + cy) * scale
+	}
+	return &graySource{pix: out, stride: side, width: side, height: side, invert: src.invert}
 }
 
 // decodePure runs gozxing's pure reader over bm's black matrix and, if

@@ -17,14 +17,26 @@ DecodeImage accepts any image.Image, reading *image.Gray and the Y plane
 of *image.YCbCr in place; DecodeFile and DecodeReader read PNG and JPEG.
 
 A Decoder tries several strategies in turn and returns the first text
-gozxing's decoder returns (see Strategy): the hybrid binarizer and the
-finder-pattern search that a phone app uses, then a pure reading of a clean
-rendering, then harder searches, the global-histogram binarizer and an
-inverted frame. It tries the strategy that last succeeded first, so keep one
-Decoder per camera. A frame without a code costs every strategy, and that
-is the common case at a gate: for a live camera set Decoder.Fallbacks, so
-that each frame tries Hybrid and a few others in turn
+gozxing's decoder returns (see Strategy): first Regrid, gozxing's
+finder-pattern search with the sampling grid tried at every plausible
+dimension and with finder candidates gozxing would not group (codes under
+perspective), then the same over the frame at half size, then upscaled,
+sharpened, smoothed and turned frames, other binarizers, gozxing's
+multiple-code finder, a pure reading of a clean rendering and an inverted
+frame. Frames over DoubleMaxPixels start at half size. A Decoder keeps
+state between frames: it first tries the strategy that last succeeded on
+the region around the code it last found (Result.Points), then on the
+whole frame, so keep one Decoder per camera.
+
+A frame without a code costs every strategy, and that is the common case
+at a gate. For a live camera set Decoder.Budget (a little under the frame
+interval): no strategy starts that would, by its running average cost,
+end past it. Decoder.Fallbacks instead bounds the number of strategies a
+call tries, taking the rest in turn on later frames
 (BenchmarkDecodeEmpty640x480 measures both).
+
+The package camtest generates camera-like frames for tests and for the
+side-by-side benchmark in bench/.
 
 # Encoding
 

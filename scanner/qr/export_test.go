@@ -5,3 +5,6 @@ var (
 	RandomPass = randomPass
 	Rotate90   = rotate90
 )
+
+// DefaultOrder is the order a Decoder tries strategies in.
+var DefaultOrder = defaultOrder

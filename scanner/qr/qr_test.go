@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -164,8 +165,8 @@ func TestDecodeSubImage(t *testing.T) {
 	if res.Text != text {
 		t.Fatalf("decoded %q, want %q", res.Text, text)
 	}
-	if res.Strategy != qr.Hybrid {
-		t.Errorf("strategy %v, want %v", res.Strategy, qr.Hybrid)
+	if res.Strategy != qr.DefaultOrder[0] {
+		t.Errorf("strategy %v, want %v", res.Strategy, qr.DefaultOrder[0])
 	}
 	if len(res.Points) < 3 {
 		t.Fatalf("got %d points, want at least 3", len(res.Points))
@@ -281,9 +282,9 @@ func TestDecoderFallbacks(t *testing.T) {
 	if err != nil || res.Strategy < qr.InvertedHarder {
 		t.Fatalf("strategy %v, %v; the test needs a code only an inverted strategy reads", res.Strategy, err)
 	}
-	// The fallbacks are the strategies after Hybrid, in their order.
-	index := int(res.Strategy - qr.HybridPure)
-	const fallbacks = 7
+	// The fallbacks are the strategies after the first, in their order.
+	index := slices.Index(qr.DefaultOrder[1:], res.Strategy)
+	fallbacks := len(qr.DefaultOrder) - 1
 	for _, perCall := range []int{1, 2, 3} {
 		d := qr.NewDecoder()
 		d.Fallbacks = perCall

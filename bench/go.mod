@@ -1,0 +1,15 @@
+module github.com/checkpointgate/checkpoint/bench
+
+go 1.26.0
+
+require github.com/checkpointgate/checkpoint v0.0.0
+
+require (
+	github.com/fxamacker/cbor/v2 v2.10.0 // indirect
+	github.com/makiuchi-d/gozxing v0.1.1 // indirect
+	github.com/x448/float16 v0.8.4 // indirect
+	golang.org/x/text v0.44.0 // indirect
+	golang.org/x/xerrors v0.0.0-20200804184101-5ec99f83aff1 // indirect
+)
+
+replace github.com/checkpointgate/checkpoint => ../
