@@ -560,24 +560,7 @@ func (d *Decoder) smoothed(f *frame) *graySource {
 		d.smooth = make([]byte, n)
 		d.sums = make([]uint16, n)
 	}
-	out, sums := d.smooth[:n], d.sums[:n]
-	// Horizontal sums of three.
-	for y := range h {
-		in := src.pix[(src.top+y)*src.stride+src.left:][:w]
-		row := sums[y*w : (y+1)*w]
-		for x := range w {
-			l, r := max(x-1, 0), min(x+1, w-1)
-			row[x] = uint16(in[l]) + uint16(in[x]) + uint16(in[r])
-		}
-	}
-	// Vertical sums of those, over nine.
-	for y := range h {
-		up, mid, down := sums[max(y-1, 0)*w:][:w], sums[y*w:][:w], sums[min(y+1, h-1)*w:][:w]
-		row := out[y*w : (y+1)*w]
-		for x := range w {
-			row[x] = uint8((uint32(up[x]) + uint32(mid[x]) + uint32(down[x]) + 4) / 9)
-		}
-	}
+	out := boxBlurInto(src, d.smooth[:n], d.sums[:n])
 	if src.invert {
 		for i := range out {
 			out[i] = 255 - out[i]
@@ -692,9 +675,15 @@ func (d *Decoder) doubled(f *frame) *graySource {
 // boxBlur returns src through a 3x3 box blur (edges repeated), in new
 // memory.
 func boxBlur(src *graySource) []byte {
+	n := src.width * src.height
+	return boxBlurInto(src, make([]byte, n), make([]uint16, n))
+}
+
+// boxBlurInto writes src through a 3x3 box blur (edges repeated) into out,
+// laid out compactly, using sums as scratch; both hold width×height.
+func boxBlurInto(src *graySource, out []byte, sums []uint16) []byte {
 	w, h := src.width, src.height
-	sums := make([]uint16, w*h)
-	out := make([]byte, w*h)
+	// Horizontal sums of three.
 	for y := range h {
 		in := src.pix[(src.top+y)*src.stride+src.left:][:w]
 		row := sums[y*w : (y+1)*w]
@@ -703,6 +692,7 @@ func boxBlur(src *graySource) []byte {
 			row[x] = uint16(in[l]) + uint16(in[x]) + uint16(in[r])
 		}
 	}
+	// Vertical sums of those, over nine.
 	for y := range h {
 		up, mid, down := sums[max(y-1, 0)*w:][:w], sums[y*w:][:w], sums[min(y+1, h-1)*w:][:w]
 		row := out[y*w : (y+1)*w]
