@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"image"
 	"io"
 	"log/slog"
@@ -99,9 +98,9 @@ type Gate struct {
 	// OutputTimeout bounds each output's Act; zero means 2 seconds.
 	OutputTimeout time.Duration
 
-	mu       sync.Mutex
-	recent   map[recentKey]time.Time // debounce
-	lastSeen time.Time
+	mu        sync.Mutex
+	recent    map[recentKey]time.Time // debounce
+	lastPrune time.Time               // when repeat last forgot old entries
 
 	Stats Stats
 }
@@ -294,13 +293,13 @@ func (g *Gate) repeat(input string, key [32]byte, now scanner.Moment, p *scanner
 		g.recent = map[recentKey]time.Time{}
 	}
 	// Forget old entries now and then; the map stays small.
-	if now.Wall.Sub(g.lastSeen) > window || len(g.recent) > 4096 {
+	if now.Wall.Sub(g.lastPrune) > window || len(g.recent) > 4096 {
 		for k, t := range g.recent {
 			if d := now.Wall.Sub(t); d > window || d < 0 {
 				delete(g.recent, k)
 			}
 		}
-		g.lastSeen = now.Wall
+		g.lastPrune = now.Wall
 	}
 	k := recentKey{input, key}
 	if t, ok := g.recent[k]; ok {
@@ -344,11 +343,6 @@ func (m memoryLocal) HouseholdExits(h []byte, since time.Time) int {
 		return int(^uint(0) >> 1)
 	}
 	return n
-}
-
-// String describes an outcome for logs without personal data.
-func (o *Outcome) String() string {
-	return fmt.Sprintf("seq=%d input=%s dir=%s allow=%v reason=%s", o.Seq, o.Input, o.Direction, o.Decision.Allow, o.Decision.Reason)
 }
 
 // DecoderFunc adapts a function to Decoder.

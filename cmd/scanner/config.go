@@ -13,6 +13,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/checkpointgate/checkpoint/scanner"
+	"github.com/checkpointgate/checkpoint/seal"
 )
 
 // Config is the gate's configuration: one TOML file. Relative paths are
@@ -201,6 +202,23 @@ func (c *Config) check(src []byte) error {
 		}
 	}
 	return nil
+}
+
+// dataDir returns the data folder, resolved, with its default applied.
+func (c *Config) dataDir() string {
+	if c.DataDir == "" {
+		return defaultDataDir
+	}
+	return c.path(c.DataDir)
+}
+
+// hubKey reads the hub's sealing key: a file, or the key itself.
+func (c *Config) hubKey() (seal.PublicKey, error) {
+	k, err := readSealKey(c.path(c.HubSealKey), c.HubSealKey)
+	if err != nil {
+		return k, fmt.Errorf("hub_seal_key: %w", err)
+	}
+	return k, nil
 }
 
 // path resolves a config path against the config file's folder.

@@ -55,15 +55,11 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	hubKey, err := readSealKey(cfg.path(cfg.HubSealKey), cfg.HubSealKey)
+	hubKey, err := cfg.hubKey()
 	if err != nil {
-		return hinted(fmt.Errorf("hub_seal_key: %w", err), "give the file holding the hub's cpseal-pub-… key, or the key itself")
+		return hinted(err, "give the file holding the hub's cpseal-pub-… key, or the key itself")
 	}
-	dataDir := cfg.DataDir
-	if dataDir == "" {
-		dataDir = defaultDataDir
-	}
-	dataDir = cfg.path(dataDir)
+	dataDir := cfg.dataDir()
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return hinted(err, "data_dir must be a folder the scanner can write")
 	}

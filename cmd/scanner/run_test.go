@@ -87,7 +87,14 @@ func TestRunSIGTERM(t *testing.T) {
 		t.Fatal("still running 20s after SIGTERM")
 	}
 	// The store was closed cleanly: it opens at once, with the event.
-	hubKey, _ := readSealKey("", strings.Split(strings.Split(readFile(t, cfg), "hub_seal_key = \"")[1], "\"")[0])
+	c, err := LoadConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubKey, err := c.hubKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	l, err := store.OpenLog(filepath.Join(dataDir, logFile), store.LogOptions{Hub: hubKey, LockTimeout: time.Second})
 	if err != nil {
 		t.Fatalf("reopen the log: %v", err)
@@ -96,14 +103,6 @@ func TestRunSIGTERM(t *testing.T) {
 	if st, _ := l.Stats(); st.Pending != 1 {
 		t.Errorf("%d events in the log, want 1", st.Pending)
 	}
-}
-
-func readFile(t *testing.T, name string) string {
-	b, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // Bad configs: errors that name the key and its line.

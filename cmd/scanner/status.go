@@ -70,15 +70,11 @@ func (m *Main) status(args []string) error {
 	if err != nil {
 		return hinted(err, "see configs/scanner.example.toml for every key")
 	}
-	hubKey, err := readSealKey(cfg.path(cfg.HubSealKey), cfg.HubSealKey)
+	hubKey, err := cfg.hubKey()
 	if err != nil {
-		return fmt.Errorf("hub_seal_key: %w", err)
+		return err
 	}
-	dataDir := cfg.DataDir
-	if dataDir == "" {
-		dataDir = defaultDataDir
-	}
-	dataDir = cfg.path(dataDir)
+	dataDir := cfg.dataDir()
 	locked := func(err error) error {
 		if errors.Is(err, store.ErrLocked) {
 			return hinted(err, "the gate daemon holds the files while it runs; stop it, or read its metrics")
