@@ -159,6 +159,11 @@ func toBeSigned(protected, payload []byte) ([]byte, error) {
 
 // verify reports whether the envelope's signature is valid under pub.
 func (e *envelope) verify(pub ed25519.PublicKey) bool {
+	return e.verifyCached(pub, nil)
+}
+
+// verifyCached is verify through c (nil: no cache).
+func (e *envelope) verifyCached(pub ed25519.PublicKey, c *SigCache) bool {
 	if len(pub) != ed25519.PublicKeySize {
 		return false
 	}
@@ -166,7 +171,7 @@ func (e *envelope) verify(pub ed25519.PublicKey) bool {
 	if err != nil {
 		return false
 	}
-	return ed25519.Verify(pub, tbs, e.signature)
+	return c.verify(pub, tbs, e.signature)
 }
 
 var errNoKey = errors.New("no signing key")

@@ -93,7 +93,7 @@ func decide(text string, t *Trust, p *Policy, local Local, g Gate, now Moment) D
 	if k == nil {
 		return deny(ReasonUnknownKey, "no pass-issuer key with this kid")
 	}
-	if !e.verify(k.Public) {
+	if !e.verifyCached(k.Public, t.sigs) {
 		return deny(ReasonBadSignature, "signature does not verify")
 	}
 	pass, err := parsePassClaims(e.payload, e.header.KID)

@@ -30,6 +30,12 @@ func FuzzDecide(f *testing.F) {
 	good := mustIssue(f, vecPass(nil), vecIssuer)
 	issued[good] = true
 	f.Add(good)
+	// A signature cache warmed with every issued pass changes no decision.
+	sigs := NewSigCache(64)
+	cached := tr.WithSigCache(sigs)
+	for text := range issued {
+		Decide(text, cached, nil, nil, gateIn, at(time.Hour))
+	}
 	f.Fuzz(func(t *testing.T, text string) {
 		d := Decide(text, tr, nil, nil, gateIn, at(time.Hour))
 		if d.Allow && !issued[text] {
@@ -37,6 +43,9 @@ func FuzzDecide(f *testing.F) {
 			// canonical with no unknown fields, so the only texts that
 			// verify are the ones we issued.
 			t.Fatalf("allowed a text we did not issue: %q", text)
+		}
+		if c := Decide(text, cached, nil, nil, gateIn, at(time.Hour)); c.Allow != d.Allow || c.Reason != d.Reason {
+			t.Fatalf("through the cache: allow %v %s; without: allow %v %s", c.Allow, c.Reason, d.Allow, d.Reason)
 		}
 	})
 }

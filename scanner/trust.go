@@ -54,7 +54,8 @@ type Trust struct {
 	// by its signed time. The policy's MaxTrustAge is measured from it.
 	FreshAt time.Time
 
-	raw map[string][]byte // the signed documents, by kind/name, to compare versions
+	raw  map[string][]byte // the signed documents, by kind/name, to compare versions
+	sigs *SigCache         // pass signatures already verified; nil: none
 }
 
 // NewTrust returns the trust of a gate that knows only its root key.

@@ -424,15 +424,29 @@ func runVector(t *testing.T, v *vector) {
 			t.Errorf("verify stage = %v, want %v", verified, v.ExpectedVerify)
 		}
 	}
-	d := Decide(text, trust, policy, nil, Gate{Site: v.Site, Direction: dir}, Moment{Wall: at, Trusted: v.Trusted})
-	if d.Allow != v.ExpectedAllow || d.Reason != v.ExpectedReason || d.Flagged != v.ExpectedFlagged {
-		t.Errorf("decision = allow %v, reason %s, flagged %v (%s); want %v, %s, %v",
-			d.Allow, d.Reason, d.Flagged, d.Detail, v.ExpectedAllow, v.ExpectedReason, v.ExpectedFlagged)
+	check := func(how string, d Decision) {
+		t.Helper()
+		if d.Allow != v.ExpectedAllow || d.Reason != v.ExpectedReason || d.Flagged != v.ExpectedFlagged {
+			t.Errorf("%s: decision = allow %v, reason %s, flagged %v (%s); want %v, %s, %v", how,
+				d.Allow, d.Reason, d.Flagged, d.Detail, v.ExpectedAllow, v.ExpectedReason, v.ExpectedFlagged)
+		}
+		if v.ExpectedHolder != "" && (d.Pass == nil || d.Pass.Holder != v.ExpectedHolder) {
+			t.Errorf("%s: holder not decoded as %q", how, v.ExpectedHolder)
+		}
+		if d.Allow && (d.Pass == nil || !slices.Contains(d.Pass.Sites, v.Site)) && d.Reason != ReasonEmergency {
+			t.Errorf("%s: allowed a pass not valid for %s", how, v.Site)
+		}
 	}
-	if v.ExpectedHolder != "" && (d.Pass == nil || d.Pass.Holder != v.ExpectedHolder) {
-		t.Errorf("holder not decoded as %q", v.ExpectedHolder)
-	}
-	if d.Allow && (d.Pass == nil || !slices.Contains(d.Pass.Sites, v.Site)) && d.Reason != ReasonEmergency {
-		t.Errorf("allowed a pass not valid for %s", v.Site)
-	}
+	g := Gate{Site: v.Site, Direction: dir}
+	now := Moment{Wall: at, Trusted: v.Trusted}
+	check("no cache", Decide(text, trust, policy, nil, g, now))
+	// Through a signature cache shared by every vector — so warm with the
+	// signatures other vectors verified, under other key sets — and twice:
+	// no cache state changes a decision.
+	cached := trust.WithSigCache(vectorSigs)
+	check("cold or shared cache", Decide(text, cached, policy, nil, g, now))
+	check("warm cache", Decide(text, cached, policy, nil, g, now))
 }
+
+// vectorSigs is the signature cache every vector's decision goes through.
+var vectorSigs = NewSigCache(1024)
