@@ -73,6 +73,11 @@ type Log struct {
 	fullErrors uint64
 	check      CheckResult
 	recovery   *Recovery
+
+	// floorKick asks the floor saver to copy the time floor to the
+	// sidecar; floorDone is closed when the saver has stopped.
+	floorKick chan struct{}
+	floorDone chan struct{}
 }
 
 // OpenLog opens the event log at path, creating it (atomically) if it does
@@ -126,7 +131,24 @@ func OpenLog(path string, opt LogOptions) (*Log, error) {
 		_ = writeSidecar(sidecarPath(path), &l.side)
 		return nil, fmt.Errorf("open event log: %w", err)
 	}
+	l.floorKick, l.floorDone = make(chan struct{}, 1), make(chan struct{})
+	go l.saveFloors()
 	return l, nil
+}
+
+// saveFloors copies the time floor to the sidecar when Append asks, until
+// Close. It runs beside the appends so that the sidecar's fsync is not on
+// a read's path: a person at the gate waits for their event's commit, not
+// for this backup copy.
+func (l *Log) saveFloors() {
+	defer close(l.floorDone)
+	for range l.floorKick {
+		l.mu.Lock()
+		if !l.closed {
+			l.saveFloor()
+		}
+		l.mu.Unlock()
+	}
 }
 
 // validateLog accepts a log of any schema up to LogSchema with its buckets.
@@ -381,13 +403,19 @@ func (l *Log) Append(ev *scanner.Event) (uint64, error) {
 	if ev.Wall > l.floor.Load() {
 		l.floor.Store(ev.Wall)
 	}
-	l.saveFloor()
+	if l.floor.Load()-l.side.floor >= int64(sidecarFloorStep) {
+		select {
+		case l.floorKick <- struct{}{}:
+		default: // a save is already asked for
+		}
+	}
 	return seq, nil
 }
 
 // saveFloor copies the time floor to the sidecar when the sidecar's copy
 // lags by sidecarFloorStep or more, so that a fresh log after a recovery
-// starts with a floor at most that far behind. The log holds the floor; a
+// starts with a floor at most that far behind (Append leaves this to
+// saveFloors, a moment after its commit). The log holds the floor; a
 // failure here is only logged. The caller holds l.mu.
 func (l *Log) saveFloor() {
 	f := l.floor.Load()
@@ -800,8 +828,8 @@ func (l *Log) RaiseTimeFloor(t time.Time) error {
 // Close closes the log. Later calls return ErrClosed.
 func (l *Log) Close() error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.closed {
+		l.mu.Unlock()
 		return ErrClosed
 	}
 	l.closed = true
@@ -812,8 +840,15 @@ func (l *Log) Close() error {
 		side.floor = f
 		if werr := writeSidecar(sidecarPath(l.path), &side); werr != nil {
 			l.lg.Warn("store: could not save the time floor in the sidecar", "err", werr)
+		} else {
+			l.side = side
 		}
 	}
+	// Appends kick the saver holding l.mu and only while open: none
+	// comes after this.
+	close(l.floorKick)
+	l.mu.Unlock()
+	<-l.floorDone
 	return err
 }
 
