@@ -68,7 +68,10 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return fmt.Errorf("open trust cache: %w", err)
 	}
 	defer tcache.Close()
-	trust = applyCached(trust, tcache, logger)
+	// Residents show the same pass day after day: remember the signatures
+	// that verified (in memory only; see scanner.SigCache).
+	sigs := scanner.NewSigCache(sigCacheSize)
+	trust = applyCached(trust, tcache, logger).WithSigCache(sigs)
 	events, err := store.OpenLog(filepath.Join(dataDir, logFile), store.LogOptions{Hub: hubKey, Logger: logger})
 	if err != nil {
 		return fmt.Errorf("open event log: %w", err)
@@ -132,10 +135,45 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		}
 	}()
 	logger.Info("gate running", "site", cfg.Site, "inputs", len(inputs), "policy_version", policy.Version)
+	floorCtx, stopFloor := context.WithCancel(ctx)
+	floorDone := make(chan struct{})
+	go func() {
+		defer close(floorDone)
+		keepFloor(floorCtx, events, clock, floorInterval, logger)
+	}()
 	err = g.Run(ctx, inputs)
+	stopFloor()
+	<-floorDone
 	logger.Info("gate stopped", "decisions", g.Stats.Decisions.Load(), "allowed", g.Stats.Allowed.Load(),
-		"denied", g.Stats.Denied.Load(), "log_failures", g.Stats.LogFailures.Load())
+		"denied", g.Stats.Denied.Load(), "log_failures", g.Stats.LogFailures.Load(), "signatures_cached", sigs.Hits())
 	return err
+}
+
+// sigCacheSize is how many verified pass signatures the daemon remembers:
+// every resident of a large compound, at 64 bytes or so each.
+const sigCacheSize = 8192
+
+// floorInterval is how often the daemon commits the clock's time as the
+// store's time floor when no read does.
+const floorInterval = time.Minute
+
+// keepFloor raises the store's time floor to the clock's time every
+// interval until ctx ends, so that a gate that saw no one for a day and
+// then lost power and its clock still starts from a recent floor. Between
+// reads this is the gate's only write.
+func keepFloor(ctx context.Context, events interface{ RaiseTimeFloor(time.Time) error }, clock *gate.Clock, every time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := events.RaiseTimeFloor(clock.Now().Wall); err != nil {
+				logger.Warn("could not raise the time floor", "err", err)
+			}
+		}
+	}
 }
 
 // loadTrust builds the trust the config provisions: the root key and any

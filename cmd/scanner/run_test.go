@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/checkpointgate/checkpoint/gate"
 	"github.com/checkpointgate/checkpoint/seal"
 	"github.com/checkpointgate/checkpoint/store"
 )
@@ -144,5 +147,39 @@ direction = "entry"
 	// The example config loads.
 	if _, err := LoadConfig("../../configs/scanner.example.toml"); err != nil {
 		t.Errorf("example config: %v", err)
+	}
+}
+
+// Between reads the daemon keeps the store's time floor moving with its
+// clock, and stops when told.
+func TestKeepFloor(t *testing.T) {
+	hub, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := store.OpenLog(filepath.Join(t.TempDir(), "events.db"), store.LogOptions{Hub: hub.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Close()
+	start := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	clock := gate.NewClock(start) // no synchronised clock: the floor runs on the monotonic clock
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		keepFloor(ctx, events, clock, time.Millisecond, slog.New(slog.DiscardHandler))
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !events.TimeFloor().After(start) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the time floor stayed at %v", events.TimeFloor())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	if f := events.TimeFloor(); f.After(clock.Now().Wall) {
+		t.Fatalf("floor %v ahead of the clock %v", f, clock.Now().Wall)
 	}
 }
