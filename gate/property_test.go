@@ -12,8 +12,8 @@ import (
 	"pgregory.net/rapid"
 )
 
-// For any sequence of reads, times and policies (emergency off): a pass
-// whose signature fails is never allowed, and every allowed read has its
+// For any sequence of reads, times and policies (emergency off), with or
+// without a signature cache: a pass whose signature fails is never allowed, and every allowed read has its
 // event committed before any output acts on it.
 func TestPropertyForgedNeverAllowedAndCommitFirst(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
@@ -34,6 +34,11 @@ func TestPropertyForgedNeverAllowedAndCommitFirst(t *testing.T) {
 			p.StaleTrust = rapid.SampledFrom([]scanner.Action{scanner.Deny, scanner.AllowFlag}).Draw(rt, "stale")
 			p.MaxTrustAge = time.Duration(rapid.IntRange(0, 72).Draw(rt, "maxage")) * time.Hour
 		})
+		if rapid.Bool().Draw(rt, "sigcache") {
+			// As the daemon runs: genuine passes shown again skip the
+			// signature arithmetic.
+			r.trust = r.trust.WithSigCache(scanner.NewSigCache(rapid.IntRange(1, 4).Draw(rt, "cachesize")))
+		}
 		passes := []string{}
 		for i := range rapid.IntRange(1, 4).Draw(rt, "npasses") {
 			passes = append(passes, r.issue(fmt.Sprint(i), func(p *scanner.Pass) {
