@@ -65,7 +65,10 @@ commands:
                                      print the decision as JSON; exit 0 allowed, 1 denied
   decode  FILE...                    print what each QR image holds
   run     -config FILE               run the gate
+  override -config FILE (-allow | -deny) -reason TEXT [-input NAME]
+                                     a gatekeeper's manual decision at the running gate
   status  -config FILE [-json]       trust versions and ages, pending events, files, checks
+                                     (and the running gate's counters)
 
 Run "scanner COMMAND -h" for a command's flags.
 `
@@ -94,6 +97,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err = m.run(ctx, args[1:])
 	case "status":
 		err = m.status(args[1:])
+	case "override":
+		code, err = m.override(args[1:])
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return exitOK

@@ -27,6 +27,12 @@ type Config struct {
 	// "/var/lib/checkpoint").
 	DataDir string `toml:"data_dir"`
 
+	// ControlSocket is the Unix socket through which `scanner override`
+	// and `scanner status` reach the running daemon (default
+	// "control.sock" in DataDir). Only the daemon's user and root may use
+	// it.
+	ControlSocket string `toml:"control_socket"`
+
 	// RootKey is the root public key file (scanner keygen's .pub): every
 	// signed trust document must chain to it.
 	RootKey string `toml:"root_key"`
@@ -210,6 +216,13 @@ func (c *Config) dataDir() string {
 		return defaultDataDir
 	}
 	return c.path(c.DataDir)
+}
+
+func (c *Config) controlSocket() string {
+	if c.ControlSocket == "" {
+		return filepath.Join(c.dataDir(), controlFile)
+	}
+	return c.path(c.ControlSocket)
 }
 
 // hubKey reads the hub's sealing key: a file, or the key itself.

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -134,16 +135,37 @@ func (m *Main) run(ctx context.Context, args []string) error {
 			in.Source.Close()
 		}
 	}()
+	started := time.Now()
+	// Without its control socket the gate still lets people through: it
+	// says so and goes on.
+	ln, err := listenControl(cfg.controlSocket())
+	if err != nil {
+		logger.Error("no control socket: scanner override and live status are off", "err", err,
+			"hint", "set control_socket to a path the scanner can create, of at most 107 bytes")
+	}
+	ctl := &controlServer{
+		ln: ln, gate: g, inputs: inputs, logger: logger, allowedUID: sameUserOrRoot,
+		status: func() (*statusReport, error) {
+			rep, err := collectStatus(cfg.Site, trustNow.Load(), tcache, events, clock.Now().Wall)
+			if err != nil {
+				return nil, err
+			}
+			rep.Gate = gateStatusOf(g, inputs, started, sigs)
+			return rep, nil
+		},
+	}
 	logger.Info("gate running", "site", cfg.Site, "inputs", len(inputs), "policy_version", policy.Version)
-	floorCtx, stopFloor := context.WithCancel(ctx)
-	floorDone := make(chan struct{})
-	go func() {
-		defer close(floorDone)
-		keepFloor(floorCtx, events, clock, floorInterval, logger)
-	}()
+	// Beside the inputs: the time floor and the control socket, until the
+	// inputs are done.
+	sideCtx, stopSide := context.WithCancel(ctx)
+	var side sync.WaitGroup
+	side.Go(func() { keepFloor(sideCtx, events, clock, floorInterval, logger) })
+	if ln != nil {
+		side.Go(func() { ctl.serve(sideCtx) })
+	}
 	err = g.Run(ctx, inputs)
-	stopFloor()
-	<-floorDone
+	stopSide()
+	side.Wait()
 	logger.Info("gate stopped", "decisions", g.Stats.Decisions.Load(), "allowed", g.Stats.Allowed.Load(),
 		"denied", g.Stats.Denied.Load(), "log_failures", g.Stats.LogFailures.Load(), "signatures_cached", sigs.Hits())
 	return err
@@ -152,6 +174,19 @@ func (m *Main) run(ctx context.Context, args []string) error {
 // sigCacheSize is how many verified pass signatures the daemon remembers:
 // every resident of a large compound, at 64 bytes or so each.
 const sigCacheSize = 8192
+
+// gateStatusOf reads the gate's counters.
+func gateStatusOf(g *gate.Gate, inputs []gate.Input, since time.Time, sigs *scanner.SigCache) *gateStatus {
+	st := &g.Stats
+	return &gateStatus{
+		Since: since.UTC(), Inputs: inputNames(inputs),
+		Frames: st.Frames.Load(), NoCode: st.NoCode.Load(), Decisions: st.Decisions.Load(),
+		Allowed: st.Allowed.Load(), Denied: st.Denied.Load(), Repeats: st.Repeats.Load(),
+		LogFailures: st.LogFailures.Load(), Unlogged: st.Unlogged.Load(),
+		OutputErrors: st.OutputErrors.Load(), SourceErrors: st.SourceErrors.Load(),
+		SignaturesCached: sigs.Hits(),
+	}
+}
 
 // floorInterval is how often the daemon commits the clock's time as the
 // store's time floor when no read does.

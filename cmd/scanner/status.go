@@ -18,10 +18,28 @@ import (
 // statusReport is what scanner status prints.
 type statusReport struct {
 	Site  string      `json:"site"`
+	Gate  *gateStatus `json:"gate,omitempty"` // from a running daemon only
 	Trust []trustDoc  `json:"trust"`
 	Files []fileStat  `json:"files"`
 	Log   logSummary  `json:"events"`
 	Check []checkStat `json:"integrity_checks"`
+}
+
+// gateStatus is what a running daemon counts since it started.
+type gateStatus struct {
+	Since            time.Time `json:"running_since"`
+	Inputs           []string  `json:"inputs"`
+	Frames           int64     `json:"frames"`
+	NoCode           int64     `json:"frames_without_code"`
+	Decisions        int64     `json:"decisions"`
+	Allowed          int64     `json:"allowed"`
+	Denied           int64     `json:"denied"`
+	Repeats          int64     `json:"repeats"`
+	LogFailures      int64     `json:"log_failures"`
+	Unlogged         int64     `json:"allowed_unlogged"`
+	OutputErrors     int64     `json:"output_errors"`
+	SourceErrors     int64     `json:"input_faults"`
+	SignaturesCached uint64    `json:"signatures_cached"`
 }
 
 type trustDoc struct {
@@ -70,6 +88,16 @@ func (m *Main) status(args []string) error {
 	if err != nil {
 		return hinted(err, "see configs/scanner.example.toml for every key")
 	}
+	// A running daemon holds the files: ask it.
+	rep, err := askDaemon(cfg.controlSocket(), controlRequest{Op: "status"})
+	switch {
+	case err == nil && rep.Status != nil:
+		return m.printStatus(rep.Status, *asJSON)
+	case err == nil:
+		return errors.New("the daemon sent no status")
+	case !errors.Is(err, errNoDaemon):
+		return err
+	}
 	hubKey, err := cfg.hubKey()
 	if err != nil {
 		return err
@@ -77,7 +105,7 @@ func (m *Main) status(args []string) error {
 	dataDir := cfg.dataDir()
 	locked := func(err error) error {
 		if errors.Is(err, store.ErrLocked) {
-			return hinted(err, "the gate daemon holds the files while it runs; stop it, or read its metrics")
+			return hinted(err, "the gate daemon holds the files but does not answer on %s; is control_socket the same in its config?", cfg.controlSocket())
 		}
 		return err
 	}
@@ -91,20 +119,39 @@ func (m *Main) status(args []string) error {
 		return locked(fmt.Errorf("open event log: %w", err))
 	}
 	defer events.Close()
-	ts, err := tc.Stats()
-	if err != nil {
-		return err
-	}
-	ls, err := events.Stats()
-	if err != nil {
-		return err
-	}
-	now := m.Now()
 	trust, err := m.loadTrust(cfg)
 	if err != nil {
 		return err
 	}
-	rep := statusReport{Site: cfg.Site}
+	r, err := collectStatus(cfg.Site, trust, tc, events, m.Now())
+	if err != nil {
+		return err
+	}
+	return m.printStatus(r, *asJSON)
+}
+
+func (m *Main) printStatus(r *statusReport, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(m.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	printStatus(m.Stdout, r)
+	return nil
+}
+
+// collectStatus reads the status of the open trust cache and event log;
+// trust is the provisioned trust, to verify the cached documents with.
+func collectStatus(site string, trust *scanner.Trust, tc *store.Trust, events *store.Log, now time.Time) (*statusReport, error) {
+	ts, err := tc.Stats()
+	if err != nil {
+		return nil, err
+	}
+	ls, err := events.Stats()
+	if err != nil {
+		return nil, err
+	}
+	rep := &statusReport{Site: site}
 	for _, d := range ts.Docs {
 		raw, err := tc.Doc(d.Kind, d.Name)
 		td := trustDoc{Kind: d.Kind, Name: d.Name, Stored: d.Written}
@@ -138,13 +185,7 @@ func (m *Main) status(args []string) error {
 		}
 		rep.Check = append(rep.Check, checkStat{File: c.file, At: c.r.At, OK: c.r.OK, Note: note})
 	}
-	if *asJSON {
-		enc := json.NewEncoder(m.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}
-	printStatus(m.Stdout, &rep)
-	return nil
+	return rep, nil
 }
 
 // docVersion parses a cached trust document for its version and issue time.
@@ -182,6 +223,13 @@ func age(now, t time.Time) string {
 func printStatus(w io.Writer, r *statusReport) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "site\t%s\n\n", r.Site)
+	if g := r.Gate; g != nil {
+		fmt.Fprintf(tw, "running since\t%s\ninputs\t%s\n", g.Since.Format(time.RFC3339), strings.Join(g.Inputs, ", "))
+		fmt.Fprintf(tw, "decisions\t%d (%d allowed, %d denied)\nrepeats ignored\t%d\nframes\t%d (%d without a code)\n",
+			g.Decisions, g.Allowed, g.Denied, g.Repeats, g.Frames, g.NoCode)
+		fmt.Fprintf(tw, "log failures\t%d (%d allowed unlogged)\noutput errors\t%d\ninput faults\t%d\nsignatures cached\t%d\n\n",
+			g.LogFailures, g.Unlogged, g.OutputErrors, g.SourceErrors, g.SignaturesCached)
+	}
 	fmt.Fprintln(tw, "trust\tversion\tissued\tage\tstored")
 	if len(r.Trust) == 0 {
 		fmt.Fprintln(tw, "(none cached: the gate has not synced)")

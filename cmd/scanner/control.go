@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/checkpointgate/checkpoint/gate"
+	"github.com/checkpointgate/checkpoint/output"
+)
+
+// The control socket: a Unix socket through which `scanner override` and
+// `scanner status` reach the running daemon. A connection carries one JSON
+// request and gets one JSON response (docs/gate.md).
+
+const (
+	controlFile = "control.sock"
+	// maxControlRequest bounds a request; a longer one is refused.
+	maxControlRequest = 4096
+	// controlTimeout bounds one connection.
+	controlTimeout = 5 * time.Second
+	// controlConns bounds the connections served at once.
+	controlConns = 4
+	// maxReason bounds an override's reason, in characters.
+	maxReason = 200
+)
+
+// controlRequest is a request to the daemon.
+type controlRequest struct {
+	Op     string `json:"op"`               // "status" or "override"
+	Input  string `json:"input,omitempty"`  // override: the input's name
+	Allow  *bool  `json:"allow,omitempty"`  // override: open (true) or keep shut (false)
+	Reason string `json:"reason,omitempty"` // override: the gatekeeper's words
+}
+
+// controlResponse is the daemon's answer: an error, or what was asked for.
+type controlResponse struct {
+	Error    string          `json:"error,omitempty"`
+	Status   *statusReport   `json:"status,omitempty"`
+	Decision *output.Payload `json:"decision,omitempty"`
+}
+
+// controlServer serves the control socket.
+type controlServer struct {
+	ln     net.Listener
+	gate   *gate.Gate
+	inputs []gate.Input
+	status func() (*statusReport, error)
+	logger *slog.Logger
+	// allowedUID says whether a peer's user may use the socket.
+	allowedUID func(uid int) bool
+}
+
+// listenControl makes the control socket at path, readable and writable by
+// this user only. A socket file left by a daemon that died is replaced:
+// the caller holds the store's locks, so no other daemon serves these
+// files.
+func listenControl(path string) (net.Listener, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode().Type() != fs.ModeSocket {
+			return nil, fmt.Errorf("control socket %s: a file that is not a socket is in the way", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("control socket: %w", err)
+		}
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	return ln, nil
+}
+
+// serve answers connections until ctx ends, then closes the listener (which
+// removes the socket file) and waits for the connections in hand.
+func (s *controlServer) serve(ctx context.Context) {
+	var wg sync.WaitGroup
+	stop := context.AfterFunc(ctx, func() { s.ln.Close() })
+	defer stop()
+	slots := make(chan struct{}, controlConns)
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				break
+			}
+			s.logger.Warn("control socket: accept failed", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		select {
+		case slots <- struct{}{}:
+		default:
+			c.SetDeadline(time.Now().Add(time.Second))
+			json.NewEncoder(c).Encode(controlResponse{Error: "busy: try again"})
+			c.Close()
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			s.handle(ctx, c)
+		})
+	}
+	s.ln.Close()
+	wg.Wait()
+}
+
+func (s *controlServer) handle(ctx context.Context, c net.Conn) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(controlTimeout))
+	var resp controlResponse
+	if uid, err := peerUID(c); err != nil {
+		s.logger.Warn("control socket: cannot tell who is asking", "err", err)
+		resp.Error = "not allowed"
+	} else if !s.allowedUID(uid) {
+		s.logger.Warn("control socket: refused a user", "uid", uid)
+		resp.Error = "not allowed"
+	} else {
+		resp = s.answer(ctx, c)
+	}
+	if err := json.NewEncoder(c).Encode(resp); err != nil {
+		s.logger.Warn("control socket: answer not sent", "err", err)
+	}
+}
+
+// answer reads one request from r and carries it out.
+func (s *controlServer) answer(ctx context.Context, r io.Reader) controlResponse {
+	var req controlRequest
+	dec := json.NewDecoder(io.LimitReader(r, maxControlRequest))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return controlResponse{Error: fmt.Sprintf("bad request (one JSON object of at most %d bytes): %v", maxControlRequest, err)}
+	}
+	switch req.Op {
+	case "status":
+		rep, err := s.status()
+		if err != nil {
+			return controlResponse{Error: err.Error()}
+		}
+		return controlResponse{Status: rep}
+	case "override":
+		return s.override(ctx, req)
+	default:
+		return controlResponse{Error: fmt.Sprintf("unknown op %q: status or override", clip(req.Op))}
+	}
+}
+
+func (s *controlServer) override(ctx context.Context, req controlRequest) controlResponse {
+	i := slices.IndexFunc(s.inputs, func(in gate.Input) bool { return in.Name == req.Input })
+	if i < 0 {
+		return controlResponse{Error: fmt.Sprintf("no input named %q; the inputs are: %s", clip(req.Input), strings.Join(inputNames(s.inputs), ", "))}
+	}
+	if req.Allow == nil {
+		return controlResponse{Error: `say "allow": true to open or false to keep shut`}
+	}
+	if err := checkReason(req.Reason); err != nil {
+		return controlResponse{Error: err.Error()}
+	}
+	in := s.inputs[i]
+	// The reason is the gatekeeper's own words and may name someone: it
+	// goes into the sealed event, not into this log.
+	s.logger.Info("manual override", "input", in.Name, "allow", *req.Allow)
+	o := s.gate.Override(context.WithoutCancel(ctx), in, *req.Allow, req.Reason)
+	p := output.NewPayload(o)
+	return controlResponse{Decision: &p}
+}
+
+// checkReason accepts 1 to maxReason printable characters.
+func checkReason(r string) error {
+	switch {
+	case strings.TrimSpace(r) == "":
+		return errors.New("give a reason: it is logged with the override")
+	case !utf8.ValidString(r):
+		return errors.New("the reason is not UTF-8")
+	case utf8.RuneCountInString(r) > maxReason:
+		return fmt.Errorf("the reason is longer than %d characters", maxReason)
+	case strings.IndexFunc(r, func(c rune) bool { return !unicode.IsPrint(c) && c != ' ' }) >= 0:
+		return errors.New("the reason holds a control character")
+	}
+	return nil
+}
+
+// clip shortens what a request said for an error message.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+func inputNames(inputs []gate.Input) []string {
+	var names []string
+	for _, in := range inputs {
+		names = append(names, in.Name)
+	}
+	return names
+}
+
+// sameUserOrRoot allows this process's user and root.
+func sameUserOrRoot(uid int) bool { return uid == 0 || uid == os.Getuid() }
+
+// errNoDaemon: nothing answers on the control socket.
+var errNoDaemon = errors.New("no gate daemon answers on the control socket")
+
+// askDaemon sends req to the daemon on the control socket at path.
+func askDaemon(path string, req controlRequest) (*controlResponse, error) {
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %v", errNoDaemon, path, err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(controlTimeout + time.Second))
+	if err := json.NewEncoder(c).Encode(req); err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	var resp controlResponse
+	if err := json.NewDecoder(io.LimitReader(c, 1<<20)).Decode(&resp); err != nil {
+		return nil, fmt.Errorf("control socket: no answer: %w", err)
+	}
+	if resp.Error != "" {
+		return nil, fmt.Errorf("the gate daemon says: %s", resp.Error)
+	}
+	return &resp, nil
+}
+
+// override asks the running daemon to carry out and log a gatekeeper's
+// manual decision, and prints it as a JSON line. It exits 0 when the
+// decision was logged, 1 when it was carried out but could not be logged.
+func (m *Main) override(args []string) (int, error) {
+	fs := m.flags("override")
+	cfgFile := fs.String("config", "/etc/checkpoint/scanner.toml", "the running gate's config `FILE`")
+	allow := fs.Bool("allow", false, "open the gate")
+	deny := fs.Bool("deny", false, "keep the gate shut")
+	reason := fs.String("reason", "", "why (logged with the decision, sealed like every event; at most 200 characters)")
+	input := fs.String("input", "", "the input `NAME` (the gate's only input when it has one)")
+	if err := parse(fs, args); err != nil {
+		return exitError, err
+	}
+	if *allow == *deny {
+		return exitError, hinted(errors.New("say -allow or -deny"), "scanner override -config FILE -allow -reason \"delivery, checked by phone\"")
+	}
+	if err := checkReason(*reason); err != nil {
+		return exitError, hinted(err, "-reason \"…\" says why, in a few words")
+	}
+	cfg, err := LoadConfig(*cfgFile)
+	if err != nil {
+		return exitError, hinted(err, "give the config the gate runs with")
+	}
+	name := *input
+	if name == "" {
+		names := configInputNames(cfg)
+		if len(names) != 1 {
+			return exitError, hinted(errors.New("the gate has several inputs"), "say which with -input NAME: %s", strings.Join(names, ", "))
+		}
+		name = names[0]
+	}
+	resp, err := askDaemon(cfg.controlSocket(), controlRequest{Op: "override", Input: name, Allow: allow, Reason: *reason})
+	if err != nil {
+		if errors.Is(err, errNoDaemon) {
+			return exitError, hinted(err, "is the gate running (scanner run -config %s)?", *cfgFile)
+		}
+		return exitError, err
+	}
+	if resp.Decision == nil {
+		return exitError, errors.New("the gate daemon sent no decision")
+	}
+	if err := json.NewEncoder(m.Stdout).Encode(resp.Decision); err != nil {
+		return exitError, err
+	}
+	if !resp.Decision.Logged {
+		fmt.Fprintln(m.Stderr, "scanner: the override was carried out but not logged (see the gate's log)")
+		return exitDenied, nil
+	}
+	return exitOK, nil
+}
+
+func configInputNames(cfg *Config) []string {
+	var names []string
+	for _, in := range cfg.Inputs {
+		names = append(names, in.Name)
+	}
+	return names
+}

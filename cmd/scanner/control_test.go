@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/checkpointgate/checkpoint/store"
+)
+
+// A gatekeeper's override and a live status, through the running daemon's
+// control socket; hostile requests are refused and change nothing.
+func TestOverrideAndLiveStatus(t *testing.T) {
+	cfg, key, dataDir := stdinConfig(t, "")
+	pass := strings.TrimSpace(runMain(t, time.Now(), "issue", "-key", key).stdout)
+
+	cmd := childMain("run", "-config", cfg)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := bufio.NewReader(stdout)
+	next := func() map[string]any {
+		t.Helper()
+		line, err := lines.ReadString('\n')
+		if err != nil {
+			t.Fatalf("no decision line from the daemon: %v\n%s", err, stderr.String())
+		}
+		var v map[string]any
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("decision line %q: %v", line, err)
+		}
+		return v
+	}
+	fmt.Fprintln(stdin, pass)
+	if v := next(); v["allow"] != true || v["logged"] != true {
+		t.Fatalf("the pass: %v", v)
+	}
+
+	for _, o := range []struct {
+		flag  string
+		allow bool
+	}{{"-deny", false}, {"-allow", true}} {
+		r := runMain(t, time.Now(), "override", "-config", cfg, o.flag, "-reason", "checked by phone with the household")
+		if r.code != 0 {
+			t.Fatalf("override %s: %d %s", o.flag, r.code, r.stderr)
+		}
+		var got map[string]any
+		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+			t.Fatalf("override %s printed %q", o.flag, r.stdout)
+		}
+		daemon := next()
+		for _, v := range []map[string]any{got, daemon} {
+			if v["allow"] != o.allow || v["override"] != true || v["logged"] != true || v["reason"] != "override" || v["input"] != "stdin-1" {
+				t.Errorf("override %s: %v", o.flag, v)
+			}
+		}
+		if strings.Contains(r.stdout, "checked by phone") {
+			t.Errorf("the reason is printed: %s", r.stdout)
+		}
+	}
+
+	// Refused by the command itself.
+	for _, args := range [][]string{
+		{"-allow"},                                   // no reason
+		{"-allow", "-deny", "-reason", "x"},          // both
+		{"-reason", "x"},                             // neither
+		{"-allow", "-reason", "a\x1bb"},              // a control character
+		{"-allow", "-reason", "x", "-input", "nope"}, // no such input
+	} {
+		r := runMain(t, time.Now(), append([]string{"override", "-config", cfg}, args...)...)
+		if r.code != exitError || r.stdout != "" {
+			t.Errorf("override %q: exit %d, %q", args, r.code, r.stdout)
+		}
+		if args[len(args)-1] == "nope" && !strings.Contains(r.stderr, "stdin-1") {
+			t.Errorf("unknown input: the error does not name the inputs: %s", r.stderr)
+		}
+	}
+	// Refused by the daemon: raw requests on the socket.
+	c, err := LoadConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := c.controlSocket()
+	for _, req := range []string{
+		"",
+		"garbage",
+		`{"op":"override"`,
+		`{"op":"status","extra":1}`,
+		`{"op":"shutdown"}`,
+		`{"op":"override","input":"stdin-1","reason":"no allow"}`,
+		`{"op":"override","input":"stdin-1","allow":"yes","reason":"x"}`,
+		`{"op":"override","input":"stdin-1","allow":true,"reason":""}`,
+		`{"op":"override","input":"stdin-1","allow":true,"reason":"` + strings.Repeat("x", 201) + `"}`,
+		`{"op":"override","input":"stdin-1","allow":true,"reason":"` + strings.Repeat("x", maxControlRequest) + `"}`,
+		`[1,2,3]`,
+	} {
+		if resp := rawAsk(t, sock, req); resp.Error == "" || resp.Decision != nil || resp.Status != nil {
+			t.Errorf("request %.60q: %+v", req, resp)
+		}
+	}
+
+	// Live status: the daemon's counters and its open files.
+	r := runMain(t, time.Now(), "status", "-config", cfg, "-json")
+	if r.code != 0 {
+		t.Fatalf("status: %d %s", r.code, r.stderr)
+	}
+	var rep statusReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if g := rep.Gate; g == nil || g.Decisions != 3 || g.Allowed != 2 || g.Denied != 1 || len(g.Inputs) != 1 {
+		t.Errorf("live status: %+v", rep.Gate)
+	}
+	if rep.Log.Pending != 3 {
+		t.Errorf("live status: %d pending, want 3", rep.Log.Pending)
+	}
+	if r := runMain(t, time.Now(), "status", "-config", cfg); r.code != 0 || !strings.Contains(r.stdout, "decisions") {
+		t.Errorf("status: %d %s", r.code, r.stdout)
+	}
+
+	// The input ends: the daemon exits 0, removing its socket.
+	stdin.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("still running 20s after its input ended")
+	}
+	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
+		t.Errorf("the control socket is left behind: %v", err)
+	}
+	if strings.Contains(stderr.String(), "checked by phone") {
+		t.Errorf("the daemon logged an override's reason")
+	}
+	// Offline status now reads the files.
+	if r := runMain(t, time.Now(), "status", "-config", cfg, "-json"); r.code != 0 || strings.Contains(r.stdout, `"gate"`) {
+		t.Errorf("offline status: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	hubKey, err := c.hubKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := store.OpenLog(filepath.Join(dataDir, logFile), store.LogOptions{Hub: hubKey, LockTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if st, _ := l.Stats(); st.Pending != 3 {
+		t.Errorf("%d events in the log, want 3 (the pass and two overrides)", st.Pending)
+	}
+}
+
+// childMain runs this test binary as the scanner in a child process (under
+// the same emulator when the tests run under qemu-user).
+func childMain(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	if q := os.Getenv("CHECKPOINT_QEMU_EXEC"); q != "" {
+		cmd = exec.Command(q, append([]string{os.Args[0]}, args...)...)
+	}
+	cmd.Env = append(os.Environ(), "CHECKPOINT_TEST_MAIN=1")
+	return cmd
+}
+
+// rawAsk sends req as it is and reads the answer.
+func rawAsk(t *testing.T, sock, req string) controlResponse {
+	t.Helper()
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, req)
+	c.(*net.UnixConn).CloseWrite()
+	var resp controlResponse
+	if err := json.NewDecoder(c).Decode(&resp); err != nil {
+		t.Fatalf("request %.60q: no answer: %v", req, err)
+	}
+	return resp
+}
+
+// The socket asks the kernel who connected, and refuses users it does not
+// allow.
+func TestControlRefusesOtherUsers(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "c.sock")
+	ln, err := listenControl(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket mode %v, %v", fi.Mode(), err)
+	}
+	seen := make(chan int, 1)
+	s := &controlServer{
+		ln: ln, logger: slog.New(slog.DiscardHandler),
+		allowedUID: func(uid int) bool { seen <- uid; return false },
+		status:     func() (*statusReport, error) { t.Error("a refused user got the status"); return nil, nil },
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.serve(ctx) }()
+	if _, err := askDaemon(sock, controlRequest{Op: "status"}); err == nil || !strings.Contains(err.Error(), "not allowed") {
+		t.Errorf("refused user: %v", err)
+	}
+	if uid := <-seen; uid != os.Getuid() {
+		t.Errorf("the peer is uid %d, this process is %d", uid, os.Getuid())
+	}
+	cancel()
+	<-done
+	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
+		t.Errorf("socket left after serve: %v", err)
+	}
+	// A stale socket file is replaced; any other file is not.
+	ln, err = listenControl(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
+	if ln, err = listenControl(sock); err != nil {
+		t.Fatalf("over a stale socket: %v", err)
+	}
+	ln.Close()
+	os.WriteFile(sock, []byte("x"), 0o600)
+	if _, err := listenControl(sock); err == nil {
+		t.Error("listened over a regular file")
+	}
+}
+
+func TestSameUserOrRoot(t *testing.T) {
+	other := os.Getuid() + 1000
+	if other == 0 {
+		other++
+	}
+	if !sameUserOrRoot(os.Getuid()) || !sameUserOrRoot(0) || sameUserOrRoot(other) {
+		t.Errorf("uid %d allowed %v, root %v, uid %d %v", os.Getuid(), sameUserOrRoot(os.Getuid()), sameUserOrRoot(0), other, sameUserOrRoot(other))
+	}
+}
+
+// A control socket that cannot be made (here: a path too long for a Unix
+// socket) leaves the gate working: it decides and exits as before.
+func TestRunWithoutControlSocket(t *testing.T) {
+	long := "/tmp/" + strings.Repeat("x", 120) + "/control.sock"
+	cfg, key, _ := stdinConfig(t, fmt.Sprintf("control_socket = %q", long))
+	pass := strings.TrimSpace(runMain(t, time.Now(), "issue", "-key", key).stdout)
+	var out, errb bytes.Buffer
+	m := NewMain()
+	m.Stdin, m.Stdout, m.Stderr = strings.NewReader(pass+"\n"), &out, &errb
+	if code := m.Run(context.Background(), []string{"run", "-config", cfg}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), `"allow":true`) || !strings.Contains(errb.String(), "no control socket") {
+		t.Errorf("stdout %q\nstderr %q", out.String(), errb.String())
+	}
+}
