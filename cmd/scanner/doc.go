@@ -11,9 +11,14 @@
 //	verify  -pub PREFIX.pub (FILE | -text PASS)
 //	                                  print the decision as JSON; exit 0 allowed, 1 denied, 2 error
 //	decode  FILE...                   print what each QR image holds: name, tab, Go-quoted text
+//	run     -config FILE              run the gate (docs/gate.md)
+//	override -config FILE (-allow | -deny) -reason TEXT [-input NAME]
+//	                                  a gatekeeper's manual decision, through the running gate's control socket
+//	status  -config FILE [-json]      trust, pending events, files, checks; a running gate's counters
 //
 // # Exit codes
 //
-// 0 success (for verify: allowed), 1 denied, 2 usage or I/O error. Errors are
+// 0 success (for verify: allowed), 1 denied (for override: carried out but
+// not logged), 2 usage or I/O error. Errors are
 // printed as "scanner: error: ..." with, where one helps, "scanner: hint: ...".
 package main
