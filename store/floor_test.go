@@ -1,7 +1,9 @@
 package store
 
 import (
+	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,5 +65,49 @@ func TestSidecarFloorFollowsAppends(t *testing.T) {
 	}
 	if err := l.Close(); err != ErrClosed {
 		t.Fatalf("second Close: %v", err)
+	}
+}
+
+// Appends, floor raises and Close at once: no panic, no send on a closed
+// channel, no goroutine left; what comes after Close gets ErrClosed.
+func TestFloorSaverCloseRace(t *testing.T) {
+	priv, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 20 {
+		path := filepath.Join(t.TempDir(), "events.db")
+		l, err := OpenLog(path, LogOptions{Hub: priv.Public(), Logger: quietLog, Now: func() time.Time { return recBase }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		NoSyncForTest(l, true)
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Go(func() {
+				for i := range 50 {
+					// Each step far enough on that the sidecar's copy is due.
+					at := recBase.Add(time.Duration(w*1000+i) * sidecarFloorStep)
+					var err error
+					if i%2 == 0 {
+						_, err = l.Append(&scanner.Event{Wall: at.UnixNano()})
+					} else {
+						err = l.RaiseTimeFloor(at)
+					}
+					if err != nil && !errors.Is(err, ErrClosed) {
+						t.Errorf("round %d: %v", round, err)
+						return
+					}
+				}
+			})
+		}
+		time.Sleep(time.Duration(round) * 100 * time.Microsecond)
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		if _, err := l.Append(&scanner.Event{Wall: recBase.UnixNano()}); !errors.Is(err, ErrClosed) {
+			t.Fatalf("append after Close: %v", err)
+		}
 	}
 }

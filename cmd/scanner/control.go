@@ -10,9 +10,11 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -64,13 +66,28 @@ type controlServer struct {
 }
 
 // listenControl makes the control socket at path, readable and writable by
-// this user only. A socket file left by a daemon that died is replaced:
-// the caller holds the store's locks, so no other daemon serves these
-// files.
+// this user only, in a folder that no other user can write (so nobody else
+// can put a socket or a link in its place). A socket file that nothing
+// answers on (left by a daemon that died) is replaced; one that answers
+// belongs to a running daemon and is an error, as is any other file.
 func listenControl(path string) (net.Listener, error) {
+	if err := controlSupported(); err != nil {
+		return nil, err
+	}
+	if err := checkPrivateDir(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode().Type() != fs.ModeSocket {
 			return nil, fmt.Errorf("control socket %s: a file that is not a socket is in the way", path)
+		}
+		c, err := net.DialTimeout("unix", path, time.Second)
+		if err == nil {
+			c.Close()
+			return nil, fmt.Errorf("control socket %s: another gate daemon answers on it", path)
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			return nil, fmt.Errorf("control socket %s: cannot tell whether a daemon answers on it: %w", path, err)
 		}
 		if err := os.Remove(path); err != nil {
 			return nil, fmt.Errorf("control socket: %w", err)
@@ -80,11 +97,32 @@ func listenControl(path string) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
+	// The folder is ours alone, so nobody swapped the socket meanwhile;
+	// SO_PEERCRED guards it while its mode is the umask's.
 	if err := os.Chmod(path, 0o600); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
 	return ln, nil
+}
+
+// checkPrivateDir accepts a folder owned by this user or root that no
+// group or other user can write.
+func checkPrivateDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a folder", dir)
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("folder %s is writable by other users (mode %v); give the socket a folder of its own", dir, fi.Mode().Perm())
+	}
+	if uid, ok := fileOwner(fi); ok && uid != 0 && uid != os.Getuid() {
+		return fmt.Errorf("folder %s belongs to user %d", dir, uid)
+	}
+	return nil
 }
 
 // serve answers connections until ctx ends, then closes the listener (which
@@ -110,9 +148,7 @@ func (s *controlServer) serve(ctx context.Context) {
 		select {
 		case slots <- struct{}{}:
 		default:
-			c.SetDeadline(time.Now().Add(time.Second))
-			json.NewEncoder(c).Encode(controlResponse{Error: "busy: try again"})
-			c.Close()
+			wg.Go(func() { refuse(c, "busy: try again") })
 			continue
 		}
 		wg.Go(func() {
@@ -126,7 +162,10 @@ func (s *controlServer) serve(ctx context.Context) {
 
 func (s *controlServer) handle(ctx context.Context, c net.Conn) {
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(controlTimeout))
+	// The request is read within the deadline; the answer may take longer
+	// (an override waits for its commit and its outputs) and gets its own.
+	c.SetReadDeadline(time.Now().Add(controlTimeout))
+	req, rerr := readRequest(c)
 	var resp controlResponse
 	if uid, err := peerUID(c); err != nil {
 		s.logger.Warn("control socket: cannot tell who is asking", "err", err)
@@ -134,22 +173,39 @@ func (s *controlServer) handle(ctx context.Context, c net.Conn) {
 	} else if !s.allowedUID(uid) {
 		s.logger.Warn("control socket: refused a user", "uid", uid)
 		resp.Error = "not allowed"
+	} else if rerr != nil {
+		resp.Error = rerr.Error()
 	} else {
-		resp = s.answer(ctx, c)
+		resp = s.answer(ctx, req)
 	}
+	c.SetWriteDeadline(time.Now().Add(controlTimeout))
 	if err := json.NewEncoder(c).Encode(resp); err != nil {
 		s.logger.Warn("control socket: answer not sent", "err", err)
 	}
 }
 
-// answer reads one request from r and carries it out.
-func (s *controlServer) answer(ctx context.Context, r io.Reader) controlResponse {
+// refuse reads what the client sent (so that it is not cut off while
+// writing), answers msg and closes.
+func refuse(c net.Conn, msg string) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	readRequest(c)
+	json.NewEncoder(c).Encode(controlResponse{Error: msg})
+}
+
+// readRequest reads one request of at most maxControlRequest bytes.
+func readRequest(r io.Reader) (controlRequest, error) {
 	var req controlRequest
 	dec := json.NewDecoder(io.LimitReader(r, maxControlRequest))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return controlResponse{Error: fmt.Sprintf("bad request (one JSON object of at most %d bytes): %v", maxControlRequest, err)}
+		return req, fmt.Errorf("bad request: one JSON object of at most %d bytes, with the fields op, input, allow and reason", maxControlRequest)
 	}
+	return req, nil
+}
+
+// answer carries out a request.
+func (s *controlServer) answer(ctx context.Context, req controlRequest) controlResponse {
 	switch req.Op {
 	case "status":
 		rep, err := s.status()
@@ -193,16 +249,18 @@ func checkReason(r string) error {
 		return errors.New("the reason is not UTF-8")
 	case utf8.RuneCountInString(r) > maxReason:
 		return fmt.Errorf("the reason is longer than %d characters", maxReason)
-	case strings.IndexFunc(r, func(c rune) bool { return !unicode.IsPrint(c) && c != ' ' }) >= 0:
-		return errors.New("the reason holds a control character")
+	case strings.IndexFunc(r, func(c rune) bool { return !unicode.IsPrint(c) && !unicode.Is(unicode.Zs, c) }) >= 0:
+		// Letters, marks, numbers, punctuation, symbols and spaces (the
+		// ideographic space too); no control or bidi formatting characters.
+		return errors.New("the reason holds a control or formatting character")
 	}
 	return nil
 }
 
-// clip shortens what a request said for an error message.
+// clip shortens what a request said for an error message, by characters.
 func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
 	}
 	return s
 }
@@ -221,25 +279,53 @@ func sameUserOrRoot(uid int) bool { return uid == 0 || uid == os.Getuid() }
 // errNoDaemon: nothing answers on the control socket.
 var errNoDaemon = errors.New("no gate daemon answers on the control socket")
 
-// askDaemon sends req to the daemon on the control socket at path.
+// errNoAnswer: the request went out and no answer came back; what it did
+// is unknown.
+var errNoAnswer = errors.New("the gate daemon did not answer")
+
+// askDaemon sends req to the daemon on the control socket at path. It
+// talks only to a daemon run by this user or root.
 func askDaemon(path string, req controlRequest) (*controlResponse, error) {
 	c, err := net.DialTimeout("unix", path, time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %v", errNoDaemon, path, err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(controlTimeout + time.Second))
-	if err := json.NewEncoder(c).Encode(req); err != nil {
-		return nil, fmt.Errorf("control socket: %w", err)
+	if uid, err := peerUID(c); err != nil || !sameUserOrRoot(uid) {
+		return nil, fmt.Errorf("control socket %s: not served by this user or root (uid %d, %v)", path, uid, err)
+	}
+	c.SetDeadline(time.Now().Add(controlAnswerWait))
+	// Even when the write fails, the daemon may have answered (a refusal
+	// sent before the whole request was read): read what it said.
+	werr := json.NewEncoder(c).Encode(req)
+	if uc, ok := c.(*net.UnixConn); ok && werr == nil {
+		uc.CloseWrite()
 	}
 	var resp controlResponse
 	if err := json.NewDecoder(io.LimitReader(c, 1<<20)).Decode(&resp); err != nil {
-		return nil, fmt.Errorf("control socket: no answer: %w", err)
+		if werr != nil {
+			return nil, fmt.Errorf("control socket: %w", werr)
+		}
+		return nil, fmt.Errorf("%w: %v", errNoAnswer, err)
 	}
 	if resp.Error != "" {
-		return nil, fmt.Errorf("the gate daemon says: %s", resp.Error)
+		return nil, fmt.Errorf("the gate daemon says: %s", printable(resp.Error))
 	}
 	return &resp, nil
+}
+
+// controlAnswerWait bounds how long a client waits for an answer: an
+// override waits for its commit and its outputs.
+const controlAnswerWait = 30 * time.Second
+
+// printable replaces what a terminal would act on.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) || r == ' ' {
+			return r
+		}
+		return '?'
+	}, s)
 }
 
 // override asks the running daemon to carry out and log a gatekeeper's
@@ -250,7 +336,7 @@ func (m *Main) override(args []string) (int, error) {
 	cfgFile := fs.String("config", "/etc/checkpoint/scanner.toml", "the running gate's config `FILE`")
 	allow := fs.Bool("allow", false, "open the gate")
 	deny := fs.Bool("deny", false, "keep the gate shut")
-	reason := fs.String("reason", "", "why (logged with the decision, sealed like every event; at most 200 characters)")
+	reason := fs.String("reason", "", "why (logged with the decision, sealed like every event; at most 200 characters; - reads it from stdin)")
 	input := fs.String("input", "", "the input `NAME` (the gate's only input when it has one)")
 	if err := parse(fs, args); err != nil {
 		return exitError, err
@@ -258,8 +344,17 @@ func (m *Main) override(args []string) (int, error) {
 	if *allow == *deny {
 		return exitError, hinted(errors.New("say -allow or -deny"), "scanner override -config FILE -allow -reason \"delivery, checked by phone\"")
 	}
+	if *reason == "-" {
+		// From stdin: not on the command line, where every local user
+		// sees it, nor in the shell's history.
+		b, err := io.ReadAll(io.LimitReader(m.Stdin, 4*maxReason+1))
+		if err != nil {
+			return exitError, err
+		}
+		*reason = strings.TrimRight(string(b), "\r\n")
+	}
 	if err := checkReason(*reason); err != nil {
-		return exitError, hinted(err, "-reason \"…\" says why, in a few words")
+		return exitError, hinted(err, "-reason \"…\" says why, in a few words (-reason - reads it from stdin)")
 	}
 	cfg, err := LoadConfig(*cfgFile)
 	if err != nil {
@@ -274,10 +369,12 @@ func (m *Main) override(args []string) (int, error) {
 		name = names[0]
 	}
 	resp, err := askDaemon(cfg.controlSocket(), controlRequest{Op: "override", Input: name, Allow: allow, Reason: *reason})
-	if err != nil {
-		if errors.Is(err, errNoDaemon) {
-			return exitError, hinted(err, "is the gate running (scanner run -config %s)?", *cfgFile)
-		}
+	switch {
+	case errors.Is(err, errNoDaemon):
+		return exitError, hinted(err, "is the gate running (scanner run -config %s)?", *cfgFile)
+	case errors.Is(err, errNoAnswer):
+		return exitError, hinted(err, "the override may have been carried out: see scanner status before asking again")
+	case err != nil:
 		return exitError, err
 	}
 	if resp.Decision == nil {
@@ -287,7 +384,11 @@ func (m *Main) override(args []string) (int, error) {
 		return exitError, err
 	}
 	if !resp.Decision.Logged {
-		fmt.Fprintln(m.Stderr, "scanner: the override was carried out but not logged (see the gate's log)")
+		if resp.Decision.Allow {
+			fmt.Fprintln(m.Stderr, "scanner: the gate opened but the override is not logged (on_log_failure = open; see the gate's log)")
+		} else {
+			fmt.Fprintln(m.Stderr, "scanner: the override is not logged and the gate stayed shut (see the gate's log)")
+		}
 		return exitDenied, nil
 	}
 	return exitOK, nil

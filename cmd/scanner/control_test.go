@@ -16,13 +16,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/checkpointgate/checkpoint/scanner"
+	"github.com/checkpointgate/checkpoint/seal"
 	"github.com/checkpointgate/checkpoint/store"
 )
 
 // A gatekeeper's override and a live status, through the running daemon's
 // control socket; hostile requests are refused and change nothing.
 func TestOverrideAndLiveStatus(t *testing.T) {
-	cfg, key, dataDir := stdinConfig(t, "")
+	skipWithoutControl(t)
+	cfg, key, dataDir, hub := stdinConfigHub(t, "")
 	pass := strings.TrimSpace(runMain(t, time.Now(), "issue", "-key", key).stdout)
 
 	cmd := childMain("run", "-config", cfg)
@@ -52,11 +55,21 @@ func TestOverrideAndLiveStatus(t *testing.T) {
 		t.Fatalf("the pass: %v", v)
 	}
 
-	for _, o := range []struct {
+	reasons := []string{"checked by phone with the household", "delivery, 3-402 said yes"}
+	for i, o := range []struct {
 		flag  string
 		allow bool
 	}{{"-deny", false}, {"-allow", true}} {
-		r := runMain(t, time.Now(), "override", "-config", cfg, o.flag, "-reason", "checked by phone with the household")
+		var r run
+		if i == 0 {
+			r = runMain(t, time.Now(), "override", "-config", cfg, o.flag, "-reason", reasons[i])
+		} else {
+			// The reason from stdin, off the command line.
+			var out, errb bytes.Buffer
+			m := NewMain()
+			m.Stdin, m.Stdout, m.Stderr = strings.NewReader(reasons[i]+"\n"), &out, &errb
+			r = run{m.Run(context.Background(), []string{"override", "-config", cfg, o.flag, "-reason", "-"}), out.String(), errb.String()}
+		}
 		if r.code != 0 {
 			t.Fatalf("override %s: %d %s", o.flag, r.code, r.stderr)
 		}
@@ -70,7 +83,7 @@ func TestOverrideAndLiveStatus(t *testing.T) {
 				t.Errorf("override %s: %v", o.flag, v)
 			}
 		}
-		if strings.Contains(r.stdout, "checked by phone") {
+		if strings.Contains(r.stdout, reasons[i]) {
 			t.Errorf("the reason is printed: %s", r.stdout)
 		}
 	}
@@ -149,8 +162,10 @@ func TestOverrideAndLiveStatus(t *testing.T) {
 	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
 		t.Errorf("the control socket is left behind: %v", err)
 	}
-	if strings.Contains(stderr.String(), "checked by phone") {
-		t.Errorf("the daemon logged an override's reason")
+	for _, reason := range reasons {
+		if strings.Contains(stderr.String(), reason) {
+			t.Errorf("the daemon logged an override's reason")
+		}
 	}
 	// Offline status now reads the files.
 	if r := runMain(t, time.Now(), "status", "-config", cfg, "-json"); r.code != 0 || strings.Contains(r.stdout, `"gate"`) {
@@ -165,8 +180,28 @@ func TestOverrideAndLiveStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	if st, _ := l.Stats(); st.Pending != 3 {
-		t.Errorf("%d events in the log, want 3 (the pass and two overrides)", st.Pending)
+	// The hub reads each override with its reason; the pass has none.
+	sealed, err := l.Pending(0, 10)
+	if err != nil || len(sealed) != 3 {
+		t.Fatalf("%d events in the log, want 3 (the pass and two overrides): %v", len(sealed), err)
+	}
+	opener := seal.NewOpener(hub)
+	for i, ev := range sealed {
+		b, err := opener.Open(ev.Header, ev.Seq, ev.Box)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e scanner.Event
+		if err := e.UnmarshalBinary(b); err != nil {
+			t.Fatal(err)
+		}
+		want := ""
+		if i > 0 {
+			want = reasons[i-1]
+		}
+		if e.Override != want || e.Allow != (i != 1) {
+			t.Errorf("event %d: override %q allow %v; want %q", ev.Seq, e.Override, e.Allow, want)
+		}
 	}
 }
 
@@ -199,9 +234,17 @@ func rawAsk(t *testing.T, sock, req string) controlResponse {
 	return resp
 }
 
+func skipWithoutControl(t *testing.T) {
+	t.Helper()
+	if err := controlSupported(); err != nil {
+		t.Skip(err)
+	}
+}
+
 // The socket asks the kernel who connected, and refuses users it does not
 // allow.
 func TestControlRefusesOtherUsers(t *testing.T) {
+	skipWithoutControl(t)
 	sock := filepath.Join(t.TempDir(), "c.sock")
 	ln, err := listenControl(sock)
 	if err != nil {
@@ -230,10 +273,20 @@ func TestControlRefusesOtherUsers(t *testing.T) {
 	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
 		t.Errorf("socket left after serve: %v", err)
 	}
-	// A stale socket file is replaced; any other file is not.
-	ln, err = listenControl(sock)
+}
+
+// What may stand where the socket goes: a stale socket is replaced; a live
+// one, a file, a folder or a link is not; nor is a folder others can write.
+func TestControlSocketPlace(t *testing.T) {
+	skipWithoutControl(t)
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "c.sock")
+	ln, err := listenControl(sock)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := listenControl(sock); err == nil || !strings.Contains(err.Error(), "another gate daemon") {
+		t.Errorf("over a live socket: %v", err)
 	}
 	ln.(*net.UnixListener).SetUnlinkOnClose(false)
 	ln.Close()
@@ -241,9 +294,79 @@ func TestControlRefusesOtherUsers(t *testing.T) {
 		t.Fatalf("over a stale socket: %v", err)
 	}
 	ln.Close()
-	os.WriteFile(sock, []byte("x"), 0o600)
-	if _, err := listenControl(sock); err == nil {
-		t.Error("listened over a regular file")
+	for name, put := range map[string]func(string) error{
+		"file":   func(p string) error { return os.WriteFile(p, []byte("x"), 0o600) },
+		"folder": func(p string) error { return os.Mkdir(p, 0o700) },
+		"link":   func(p string) error { return os.Symlink(filepath.Join(dir, "elsewhere"), p) },
+	} {
+		p := filepath.Join(dir, name+".sock")
+		if err := put(p); err != nil {
+			t.Fatal(err)
+		}
+		if ln, err := listenControl(p); err == nil {
+			ln.Close()
+			t.Errorf("listened over a %s", name)
+		}
+	}
+	open := filepath.Join(dir, "open")
+	os.Mkdir(open, 0o700)
+	os.Chmod(open, 0o777)
+	if ln, err := listenControl(filepath.Join(open, "c.sock")); err == nil {
+		ln.Close()
+		t.Error("listened in a folder every user can write")
+	}
+}
+
+// Connections past the limit are told the daemon is busy, and served once
+// a slot is free; a client gets the daemon's refusal, not a broken pipe.
+func TestControlBusy(t *testing.T) {
+	skipWithoutControl(t)
+	sock := filepath.Join(t.TempDir(), "c.sock")
+	ln, err := listenControl(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &controlServer{
+		ln: ln, logger: slog.New(slog.DiscardHandler), allowedUID: sameUserOrRoot,
+		status: func() (*statusReport, error) { return &statusReport{Site: "main"}, nil },
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.serve(ctx) }()
+	defer func() { cancel(); <-done }()
+	var idle []net.Conn
+	for range controlConns {
+		c, err := net.Dial("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	// The idle ones hold every slot once the server accepted them.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := askDaemon(sock, controlRequest{Op: "status"})
+		if err != nil && strings.Contains(err.Error(), "busy") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never busy with %d idle connections: %v", controlConns, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for _, c := range idle {
+		c.Close()
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		resp, err := askDaemon(sock, controlRequest{Op: "status"})
+		if err == nil && resp.Status != nil && resp.Status.Site == "main" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still refused after the idle connections closed: %v", err)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -271,5 +394,18 @@ func TestRunWithoutControlSocket(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), `"allow":true`) || !strings.Contains(errb.String(), "no control socket") {
 		t.Errorf("stdout %q\nstderr %q", out.String(), errb.String())
+	}
+}
+
+func TestCheckReason(t *testing.T) {
+	for _, r := range []string{"delivery", "送货\u3000已电话确认", "Mr\u00a0Li's parcel", strings.Repeat("é", maxReason)} {
+		if err := checkReason(r); err != nil {
+			t.Errorf("%q refused: %v", r, err)
+		}
+	}
+	for _, r := range []string{"", "   ", "a\nb", "a\x1b[2Jb", "abc\u202eevil", strings.Repeat("x", maxReason+1), "bad \xff utf8"} {
+		if err := checkReason(r); err == nil {
+			t.Errorf("%q accepted", r)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"net"
+	"os"
 	"syscall"
 )
 
@@ -29,3 +30,15 @@ func peerUID(c net.Conn) (int, error) {
 	}
 	return int(cred.Uid), nil
 }
+
+// fileOwner returns the user owning a file.
+func fileOwner(fi os.FileInfo) (int, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	return int(st.Uid), true
+}
+
+// controlSupported: the control socket works here.
+func controlSupported() error { return nil }

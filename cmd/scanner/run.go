@@ -159,7 +159,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	// inputs are done.
 	sideCtx, stopSide := context.WithCancel(ctx)
 	var side sync.WaitGroup
-	side.Go(func() { keepFloor(sideCtx, events, clock, floorInterval, logger) })
+	side.Go(func() { keepFloor(sideCtx, events, floorInterval, logger) })
 	if ln != nil {
 		side.Go(func() { ctl.serve(sideCtx) })
 	}
@@ -167,7 +167,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	stopSide()
 	side.Wait()
 	logger.Info("gate stopped", "decisions", g.Stats.Decisions.Load(), "allowed", g.Stats.Allowed.Load(),
-		"denied", g.Stats.Denied.Load(), "log_failures", g.Stats.LogFailures.Load(), "signatures_cached", sigs.Hits())
+		"denied", g.Stats.Denied.Load(), "log_failures", g.Stats.LogFailures.Load(), "signature_cache_hits", sigs.Hits())
 	return err
 }
 
@@ -184,29 +184,39 @@ func gateStatusOf(g *gate.Gate, inputs []gate.Input, since time.Time, sigs *scan
 		Allowed: st.Allowed.Load(), Denied: st.Denied.Load(), Repeats: st.Repeats.Load(),
 		LogFailures: st.LogFailures.Load(), Unlogged: st.Unlogged.Load(),
 		OutputErrors: st.OutputErrors.Load(), SourceErrors: st.SourceErrors.Load(),
-		SignaturesCached: sigs.Hits(),
+		SigCacheHits: sigs.Hits(), SigCacheHeld: sigs.Len(),
 	}
 }
 
-// floorInterval is how often the daemon commits the clock's time as the
-// store's time floor when no read does.
-const floorInterval = time.Minute
+// floorInterval is how often the daemon commits a new time floor when no
+// read does: a lost power cut costs at most this much of the floor, and
+// the commits are few enough to spare the SD card.
+const floorInterval = 5 * time.Minute
 
-// keepFloor raises the store's time floor to the clock's time every
-// interval until ctx ends, so that a gate that saw no one for a day and
-// then lost power and its clock still starts from a recent floor. Between
-// reads this is the gate's only write.
-func keepFloor(ctx context.Context, events interface{ RaiseTimeFloor(time.Time) error }, clock *gate.Clock, every time.Duration, logger *slog.Logger) {
+// keepFloor raises the store's time floor every interval until ctx ends,
+// by the time that really passed (the monotonic clock) since the floor it
+// last saw, so that a gate that saw no one for a day and then lost power
+// and its clock still starts from a recent floor. It never follows the
+// wall clock: a clock that jumps forward (synchronised or not) cannot
+// push the floor past passes that are still valid; events and the hub's
+// signed time do that.
+func keepFloor(ctx context.Context, events interface {
+	TimeFloor() time.Time
+	RaiseTimeFloor(time.Time) error
+}, every time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	floor, at := events.TimeFloor(), time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := events.RaiseTimeFloor(clock.Now().Wall); err != nil {
+			now := time.Now()
+			if err := events.RaiseTimeFloor(floor.Add(now.Sub(at))); err != nil {
 				logger.Warn("could not raise the time floor", "err", err)
 			}
+			floor, at = events.TimeFloor(), now
 		}
 	}
 }

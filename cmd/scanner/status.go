@@ -27,19 +27,20 @@ type statusReport struct {
 
 // gateStatus is what a running daemon counts since it started.
 type gateStatus struct {
-	Since            time.Time `json:"running_since"`
-	Inputs           []string  `json:"inputs"`
-	Frames           int64     `json:"frames"`
-	NoCode           int64     `json:"frames_without_code"`
-	Decisions        int64     `json:"decisions"`
-	Allowed          int64     `json:"allowed"`
-	Denied           int64     `json:"denied"`
-	Repeats          int64     `json:"repeats"`
-	LogFailures      int64     `json:"log_failures"`
-	Unlogged         int64     `json:"allowed_unlogged"`
-	OutputErrors     int64     `json:"output_errors"`
-	SourceErrors     int64     `json:"input_faults"`
-	SignaturesCached uint64    `json:"signatures_cached"`
+	Since        time.Time `json:"running_since"`
+	Inputs       []string  `json:"inputs"`
+	Frames       int64     `json:"frames"`
+	NoCode       int64     `json:"frames_without_code"`
+	Decisions    int64     `json:"decisions"`
+	Allowed      int64     `json:"allowed"`
+	Denied       int64     `json:"denied"`
+	Repeats      int64     `json:"repeats"`
+	LogFailures  int64     `json:"log_failures"`
+	Unlogged     int64     `json:"allowed_unlogged"`
+	OutputErrors int64     `json:"output_errors"`
+	SourceErrors int64     `json:"input_faults"`
+	SigCacheHits uint64    `json:"signature_cache_hits"` // verifications the cache saved
+	SigCacheHeld int       `json:"signatures_cached"`    // signatures it holds
 }
 
 type trustDoc struct {
@@ -227,8 +228,8 @@ func printStatus(w io.Writer, r *statusReport) {
 		fmt.Fprintf(tw, "running since\t%s\ninputs\t%s\n", g.Since.Format(time.RFC3339), strings.Join(g.Inputs, ", "))
 		fmt.Fprintf(tw, "decisions\t%d (%d allowed, %d denied)\nrepeats ignored\t%d\nframes\t%d (%d without a code)\n",
 			g.Decisions, g.Allowed, g.Denied, g.Repeats, g.Frames, g.NoCode)
-		fmt.Fprintf(tw, "log failures\t%d (%d allowed unlogged)\noutput errors\t%d\ninput faults\t%d\nsignatures cached\t%d\n\n",
-			g.LogFailures, g.Unlogged, g.OutputErrors, g.SourceErrors, g.SignaturesCached)
+		fmt.Fprintf(tw, "log failures\t%d (%d allowed unlogged)\noutput errors\t%d\ninput faults\t%d\nsignature cache\t%d held, %d verifications saved\n\n",
+			g.LogFailures, g.Unlogged, g.OutputErrors, g.SourceErrors, g.SigCacheHeld, g.SigCacheHits)
 	}
 	fmt.Fprintln(tw, "trust\tversion\tissued\tage\tstored")
 	if len(r.Trust) == 0 {
