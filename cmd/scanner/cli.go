@@ -67,6 +67,7 @@ commands:
   run     -config FILE               run the gate
   override -config FILE (-allow | -deny) -reason TEXT [-input NAME]
                                      a gatekeeper's manual decision at the running gate
+  emergency -config FILE on|off      every exit of the running gate opens (kept across restarts)
   status  -config FILE [-json]       trust versions and ages, pending events, files, checks
                                      (and the running gate's counters)
 
@@ -99,6 +100,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err = m.status(args[1:])
 	case "override":
 		code, err = m.override(args[1:])
+	case "emergency":
+		err = m.emergency(args[1:])
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return exitOK

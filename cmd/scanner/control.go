@@ -41,10 +41,11 @@ const (
 
 // controlRequest is a request to the daemon.
 type controlRequest struct {
-	Op     string `json:"op"`               // "status" or "override"
+	Op     string `json:"op"`               // "status", "override" or "emergency"
 	Input  string `json:"input,omitempty"`  // override: the input's name
 	Allow  *bool  `json:"allow,omitempty"`  // override: open (true) or keep shut (false)
 	Reason string `json:"reason,omitempty"` // override: the gatekeeper's words
+	On     *bool  `json:"on,omitempty"`     // emergency: switch on (true) or off (false)
 }
 
 // controlResponse is the daemon's answer: an error, or what was asked for.
@@ -63,6 +64,8 @@ type controlServer struct {
 	logger *slog.Logger
 	// allowedUID says whether a peer's user may use the socket.
 	allowedUID func(uid int) bool
+	// emergency is the gate's emergency switch; nil: none.
+	emergency *emergencySwitch
 }
 
 // listenControl makes the control socket at path, readable and writable by
@@ -199,7 +202,7 @@ func readRequest(r io.Reader) (controlRequest, error) {
 	dec := json.NewDecoder(io.LimitReader(r, maxControlRequest))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return req, fmt.Errorf("bad request: one JSON object of at most %d bytes, with the fields op, input, allow and reason", maxControlRequest)
+		return req, fmt.Errorf("bad request: one JSON object of at most %d bytes, with the fields op, input, allow, reason and on", maxControlRequest)
 	}
 	return req, nil
 }
@@ -215,8 +218,29 @@ func (s *controlServer) answer(ctx context.Context, req controlRequest) controlR
 		return controlResponse{Status: rep}
 	case "override":
 		return s.override(ctx, req)
+	case "emergency":
+		if s.emergency == nil {
+			return controlResponse{Error: "this gate has no emergency switch"}
+		}
+		if req.On == nil {
+			return controlResponse{Error: `say "on": true or false`}
+		}
+		if err := s.emergency.Set(*req.On); err != nil {
+			s.logger.Error("emergency switch not changed", "err", err)
+			return controlResponse{Error: err.Error()}
+		}
+		if *req.On {
+			s.logger.Warn("emergency mode switched on at the gate: every exit opens")
+		} else {
+			s.logger.Warn("emergency mode switched off at the gate")
+		}
+		rep, err := s.status()
+		if err != nil {
+			return controlResponse{Error: err.Error()}
+		}
+		return controlResponse{Status: rep}
 	default:
-		return controlResponse{Error: fmt.Sprintf("unknown op %q: status or override", clip(req.Op))}
+		return controlResponse{Error: fmt.Sprintf("unknown op %q: status, override or emergency", clip(req.Op))}
 	}
 }
 
@@ -400,4 +424,47 @@ func configInputNames(cfg *Config) []string {
 		names = append(names, in.Name)
 	}
 	return names
+}
+
+// emergency switches emergency mode at the running gate: on, every exit
+// opens and nothing is denied for egress (every read is still logged).
+func (m *Main) emergency(args []string) error {
+	fs := m.flags("emergency")
+	cfgFile := fs.String("config", "/etc/checkpoint/scanner.toml", "the running gate's config `FILE`")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var on bool
+	switch fs.Arg(0) {
+	case "on":
+		on = true
+	case "off":
+	default:
+		return hinted(errors.New("say on or off"), "scanner emergency -config FILE on")
+	}
+	if fs.NArg() != 1 {
+		return hinted(errors.New("say on or off, and nothing else"), "scanner emergency -config FILE off")
+	}
+	cfg, err := LoadConfig(*cfgFile)
+	if err != nil {
+		return hinted(err, "give the config the gate runs with")
+	}
+	resp, err := askDaemon(cfg.controlSocket(), controlRequest{Op: "emergency", On: &on})
+	switch {
+	case errors.Is(err, errNoDaemon):
+		return hinted(err, "is the gate running (scanner run -config %s)?", *cfgFile)
+	case err != nil:
+		return err
+	case resp.Status == nil || resp.Status.Emergency != on:
+		if resp.Status != nil && resp.Status.Emergency {
+			return errors.New("emergency mode stays on: the gate's policy has emergency = true")
+		}
+		return errors.New("the gate daemon did not confirm the switch")
+	}
+	if on {
+		fmt.Fprintln(m.Stdout, "emergency mode on: every exit opens; every read is still logged")
+	} else {
+		fmt.Fprintln(m.Stdout, "emergency mode off: the site's rules apply again")
+	}
+	return nil
 }

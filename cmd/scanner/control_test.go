@@ -28,28 +28,8 @@ func TestOverrideAndLiveStatus(t *testing.T) {
 	cfg, key, dataDir, hub := stdinConfigHub(t, "")
 	pass := strings.TrimSpace(runMain(t, time.Now(), "issue", "-key", key).stdout)
 
-	cmd := childMain("run", "-config", cfg)
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	lines := bufio.NewReader(stdout)
-	next := func() map[string]any {
-		t.Helper()
-		line, err := lines.ReadString('\n')
-		if err != nil {
-			t.Fatalf("no decision line from the daemon: %v\n%s", err, stderr.String())
-		}
-		var v map[string]any
-		if err := json.Unmarshal([]byte(line), &v); err != nil {
-			t.Fatalf("decision line %q: %v", line, err)
-		}
-		return v
-	}
+	d := startDaemon(t, cfg)
+	cmd, stdin, stderr, next := d.cmd, d.stdin, d.stderr, d.next
 	fmt.Fprintln(stdin, pass)
 	if v := next(); v["allow"] != true || v["logged"] != true {
 		t.Fatalf("the pass: %v", v)
@@ -203,6 +183,43 @@ func TestOverrideAndLiveStatus(t *testing.T) {
 			t.Errorf("event %d: override %q allow %v; want %q", ev.Seq, e.Override, e.Allow, want)
 		}
 	}
+}
+
+// daemon is `scanner run` in a child process, reading stdin.
+type daemon struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stderr *bytes.Buffer
+	lines  *bufio.Reader
+	t      *testing.T
+}
+
+func startDaemon(t *testing.T, cfg string) *daemon {
+	t.Helper()
+	d := &daemon{cmd: childMain("run", "-config", cfg), stderr: new(bytes.Buffer), t: t}
+	d.stdin, _ = d.cmd.StdinPipe()
+	stdout, _ := d.cmd.StdoutPipe()
+	d.cmd.Stderr = d.stderr
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.cmd.Process.Kill() })
+	d.lines = bufio.NewReader(stdout)
+	return d
+}
+
+// next reads the daemon's next decision line.
+func (d *daemon) next() map[string]any {
+	d.t.Helper()
+	line, err := d.lines.ReadString('\n')
+	if err != nil {
+		d.t.Fatalf("no decision line from the daemon: %v\n%s", err, d.stderr.String())
+	}
+	var v map[string]any
+	if err := json.Unmarshal([]byte(line), &v); err != nil {
+		d.t.Fatalf("decision line %q: %v", line, err)
+	}
+	return v
 }
 
 // childMain runs this test binary as the scanner in a child process (under
@@ -407,5 +424,71 @@ func TestCheckReason(t *testing.T) {
 		if err := checkReason(r); err == nil {
 			t.Errorf("%q accepted", r)
 		}
+	}
+}
+
+// Emergency mode switched at the running gate opens every exit, is logged
+// as such, survives a restart, and is switched off again.
+func TestEmergencySwitch(t *testing.T) {
+	skipWithoutControl(t)
+	cfg, key, dataDir := stdinConfig(t, "")
+	b, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, bytes.Replace(b, []byte(`direction = "entry"`), []byte(`direction = "exit"`), 1), 0o644)
+	red := func() string {
+		return strings.TrimSpace(runMain(t, time.Now(), "issue", "-key", key, "-status", "red").stdout)
+	}
+	// daemon starts the gate, reads each pass and returns the decisions.
+	daemon := func(passes ...string) []map[string]any {
+		t.Helper()
+		d := startDaemon(t, cfg)
+		var out []map[string]any
+		for _, p := range passes {
+			if p == "on" || p == "off" {
+				if r := runMain(t, time.Now(), "emergency", "-config", cfg, p); r.code != 0 || !strings.Contains(r.stdout, "emergency mode "+p) {
+					t.Fatalf("emergency %s: %d %s %s", p, r.code, r.stdout, r.stderr)
+				}
+				continue
+			}
+			fmt.Fprintln(d.stdin, p)
+			out = append(out, d.next())
+		}
+		d.stdin.Close()
+		if err := d.cmd.Wait(); err != nil {
+			t.Fatalf("exit: %v\n%s", err, d.stderr.String())
+		}
+		return out
+	}
+	check := func(v map[string]any, allow bool, reason string) {
+		t.Helper()
+		if v["allow"] != allow || v["reason"] != reason || v["logged"] != true {
+			t.Errorf("decision %v; want allow %v, %s", v, allow, reason)
+		}
+	}
+	got := daemon(red(), "on", red())
+	check(got[0], false, "status_red")
+	check(got[1], true, "emergency")
+	if r := runMain(t, time.Now(), "status", "-config", cfg); !strings.Contains(r.stdout, "EMERGENCY MODE") {
+		t.Errorf("offline status does not say emergency mode is on: %s", r.stdout)
+	}
+	// Restarted: still on, until switched off.
+	got = daemon(red(), "off", red())
+	check(got[0], true, "emergency")
+	check(got[1], false, "status_red")
+	if b, err := os.ReadFile(filepath.Join(dataDir, emergencyFile)); err != nil || string(b) != "off\n" {
+		t.Errorf("switch file: %q %v", b, err)
+	}
+	// Not running: the command says so and changes nothing.
+	if r := runMain(t, time.Now(), "emergency", "-config", cfg, "on"); r.code != exitError || !strings.Contains(r.stderr, "is the gate running") {
+		t.Errorf("emergency with no gate: %d %s", r.code, r.stderr)
+	}
+	for _, args := range [][]string{{}, {"maybe"}, {"on", "off"}} {
+		if r := runMain(t, time.Now(), append([]string{"emergency", "-config", cfg}, args...)...); r.code != exitError {
+			t.Errorf("emergency %q: exit %d", args, r.code)
+		}
+	}
+	// A damaged switch file stops the daemon with a clear error.
+	os.WriteFile(filepath.Join(dataDir, emergencyFile), []byte("perhaps"), 0o600)
+	if r := runMain(t, time.Now(), "run", "-config", cfg); r.code != exitError || !strings.Contains(r.stderr, "not on or off") {
+		t.Errorf("damaged switch: %d %s", r.code, r.stderr)
 	}
 }

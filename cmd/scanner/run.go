@@ -83,6 +83,17 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	if p := trust.Policies[cfg.Site]; p != nil {
 		policy = p
 	}
+	// Emergency mode switched at the gate opens every exit whatever the
+	// policy says.
+	emergency, err := loadEmergency(dataDir)
+	if err != nil {
+		return hinted(err, "write on or off in it, or remove it")
+	}
+	if emergency.On() {
+		logger.Warn("emergency mode is on (switched at the gate): every exit opens")
+	}
+	emergencyPolicy := *policy
+	emergencyPolicy.Emergency = true
 	var trustNow atomic.Pointer[scanner.Trust]
 	trustNow.Store(trust)
 
@@ -93,8 +104,13 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	}
 	g := &gate.Gate{
 		Site: cfg.Site, Log: events, Memory: events, Clock: clock, Logger: logger,
-		Trust:  trustNow.Load,
-		Policy: func() *scanner.Policy { return policy },
+		Trust: trustNow.Load,
+		Policy: func() *scanner.Policy {
+			if emergency.On() {
+				return &emergencyPolicy
+			}
+			return policy
+		},
 	}
 	if cfg.OnLogFailure == "open" {
 		g.OnLogFailure = gate.FailOpen
@@ -144,13 +160,14 @@ func (m *Main) run(ctx context.Context, args []string) error {
 			"hint", "set control_socket to a path the scanner can create, of at most 107 bytes")
 	}
 	ctl := &controlServer{
-		ln: ln, gate: g, inputs: inputs, logger: logger, allowedUID: sameUserOrRoot,
+		ln: ln, gate: g, inputs: inputs, logger: logger, allowedUID: sameUserOrRoot, emergency: emergency,
 		status: func() (*statusReport, error) {
 			rep, err := collectStatus(cfg.Site, trustNow.Load(), tcache, events, clock.Now().Wall)
 			if err != nil {
 				return nil, err
 			}
 			rep.Gate = gateStatusOf(g, inputs, started, sigs)
+			rep.Emergency = emergency.On() || policy.Emergency
 			return rep, nil
 		},
 	}

@@ -17,12 +17,13 @@ import (
 
 // statusReport is what scanner status prints.
 type statusReport struct {
-	Site  string      `json:"site"`
-	Gate  *gateStatus `json:"gate,omitempty"` // from a running daemon only
-	Trust []trustDoc  `json:"trust"`
-	Files []fileStat  `json:"files"`
-	Log   logSummary  `json:"events"`
-	Check []checkStat `json:"integrity_checks"`
+	Site      string      `json:"site"`
+	Emergency bool        `json:"emergency"`      // every exit opens
+	Gate      *gateStatus `json:"gate,omitempty"` // from a running daemon only
+	Trust     []trustDoc  `json:"trust"`
+	Files     []fileStat  `json:"files"`
+	Log       logSummary  `json:"events"`
+	Check     []checkStat `json:"integrity_checks"`
 }
 
 // gateStatus is what a running daemon counts since it started.
@@ -128,6 +129,11 @@ func (m *Main) status(args []string) error {
 	if err != nil {
 		return err
 	}
+	em, err := loadEmergency(dataDir)
+	if err != nil {
+		return err
+	}
+	r.Emergency = em.On() || (cfg.Policy != nil && cfg.Policy.Emergency)
 	return m.printStatus(r, *asJSON)
 }
 
@@ -223,7 +229,11 @@ func age(now, t time.Time) string {
 
 func printStatus(w io.Writer, r *statusReport) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "site\t%s\n\n", r.Site)
+	fmt.Fprintf(tw, "site\t%s\n", r.Site)
+	if r.Emergency {
+		fmt.Fprintf(tw, "EMERGENCY MODE\tevery exit opens\n")
+	}
+	fmt.Fprintln(tw)
 	if g := r.Gate; g != nil {
 		fmt.Fprintf(tw, "running since\t%s\ninputs\t%s\n", g.Since.Format(time.RFC3339), strings.Join(g.Inputs, ", "))
 		fmt.Fprintf(tw, "decisions\t%d (%d allowed, %d denied)\nrepeats ignored\t%d\nframes\t%d (%d without a code)\n",
