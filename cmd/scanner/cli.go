@@ -67,7 +67,7 @@ commands:
   run     -config FILE               run the gate
   override -config FILE (-allow | -deny) -reason TEXT [-input NAME]
                                      a gatekeeper's manual decision at the running gate
-  emergency -config FILE on|off      every exit of the running gate opens (kept across restarts)
+  emergency -config FILE on|off      allow every read at the gate's exits (kept across restarts)
   status  -config FILE [-json]       trust versions and ages, pending events, files, checks
                                      (and the running gate's counters)
 

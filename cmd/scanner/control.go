@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/checkpointgate/checkpoint/gate"
 	"github.com/checkpointgate/checkpoint/output"
+	"github.com/checkpointgate/checkpoint/store"
 )
 
 // The control socket: a Unix socket through which `scanner override` and
@@ -50,9 +52,10 @@ type controlRequest struct {
 
 // controlResponse is the daemon's answer: an error, or what was asked for.
 type controlResponse struct {
-	Error    string          `json:"error,omitempty"`
-	Status   *statusReport   `json:"status,omitempty"`
-	Decision *output.Payload `json:"decision,omitempty"`
+	Error     string           `json:"error,omitempty"`
+	Status    *statusReport    `json:"status,omitempty"`
+	Decision  *output.Payload  `json:"decision,omitempty"`
+	Emergency *emergencyStatus `json:"emergency,omitempty"`
 }
 
 // controlServer serves the control socket.
@@ -66,6 +69,8 @@ type controlServer struct {
 	allowedUID func(uid int) bool
 	// emergency is the gate's emergency switch; nil: none.
 	emergency *emergencySwitch
+	// policyEmergency: the policy itself is in emergency mode.
+	policyEmergency bool
 }
 
 // listenControl makes the control socket at path, readable and writable by
@@ -179,7 +184,7 @@ func (s *controlServer) handle(ctx context.Context, c net.Conn) {
 	} else if rerr != nil {
 		resp.Error = rerr.Error()
 	} else {
-		resp = s.answer(ctx, req)
+		resp = s.answer(ctx, req, uid)
 	}
 	c.SetWriteDeadline(time.Now().Add(controlTimeout))
 	if err := json.NewEncoder(c).Encode(resp); err != nil {
@@ -208,7 +213,7 @@ func readRequest(r io.Reader) (controlRequest, error) {
 }
 
 // answer carries out a request.
-func (s *controlServer) answer(ctx context.Context, req controlRequest) controlResponse {
+func (s *controlServer) answer(ctx context.Context, req controlRequest, uid int) controlResponse {
 	switch req.Op {
 	case "status":
 		rep, err := s.status()
@@ -217,7 +222,7 @@ func (s *controlServer) answer(ctx context.Context, req controlRequest) controlR
 		}
 		return controlResponse{Status: rep}
 	case "override":
-		return s.override(ctx, req)
+		return s.override(ctx, req, uid)
 	case "emergency":
 		if s.emergency == nil {
 			return controlResponse{Error: "this gate has no emergency switch"}
@@ -225,26 +230,24 @@ func (s *controlServer) answer(ctx context.Context, req controlRequest) controlR
 		if req.On == nil {
 			return controlResponse{Error: `say "on": true or false`}
 		}
-		if err := s.emergency.Set(*req.On); err != nil {
-			s.logger.Error("emergency switch not changed", "err", err)
-			return controlResponse{Error: err.Error()}
-		}
-		if *req.On {
-			s.logger.Warn("emergency mode switched on at the gate: every exit opens")
-		} else {
-			s.logger.Warn("emergency mode switched off at the gate")
-		}
-		rep, err := s.status()
+		// In effect at once, kept on disk if the disk allows.
+		err := s.emergency.Set(*req.On)
+		s.logger.Warn("emergency mode switched at the gate", "on", *req.On, "uid", uid)
 		if err != nil {
-			return controlResponse{Error: err.Error()}
+			s.logger.Error("emergency switch not kept across a restart", "err", err)
 		}
-		return controlResponse{Status: rep}
+		resp := controlResponse{Emergency: &emergencyStatus{Switch: s.emergency.On(), Policy: s.policyEmergency, Problem: s.emergency.Problem()}}
+		// The status is extra: the switch is done whether or not it comes.
+		if rep, err := s.status(); err == nil {
+			resp.Status = rep
+		}
+		return resp
 	default:
 		return controlResponse{Error: fmt.Sprintf("unknown op %q: status, override or emergency", clip(req.Op))}
 	}
 }
 
-func (s *controlServer) override(ctx context.Context, req controlRequest) controlResponse {
+func (s *controlServer) override(ctx context.Context, req controlRequest, uid int) controlResponse {
 	i := slices.IndexFunc(s.inputs, func(in gate.Input) bool { return in.Name == req.Input })
 	if i < 0 {
 		return controlResponse{Error: fmt.Sprintf("no input named %q; the inputs are: %s", clip(req.Input), strings.Join(inputNames(s.inputs), ", "))}
@@ -258,7 +261,7 @@ func (s *controlServer) override(ctx context.Context, req controlRequest) contro
 	in := s.inputs[i]
 	// The reason is the gatekeeper's own words and may name someone: it
 	// goes into the sealed event, not into this log.
-	s.logger.Info("manual override", "input", in.Name, "allow", *req.Allow)
+	s.logger.Info("manual override", "input", in.Name, "allow", *req.Allow, "uid", uid)
 	o := s.gate.Override(context.WithoutCancel(ctx), in, *req.Allow, req.Reason)
 	p := output.NewPayload(o)
 	return controlResponse{Decision: &p}
@@ -315,8 +318,8 @@ func askDaemon(path string, req controlRequest) (*controlResponse, error) {
 		return nil, fmt.Errorf("%w %s: %v", errNoDaemon, path, err)
 	}
 	defer c.Close()
-	if uid, err := peerUID(c); err != nil || !sameUserOrRoot(uid) {
-		return nil, fmt.Errorf("control socket %s: not served by this user or root (uid %d, %v)", path, uid, err)
+	if err := checkServer(c, path); err != nil {
+		return nil, err
 	}
 	c.SetDeadline(time.Now().Add(controlAnswerWait))
 	// Even when the write fails, the daemon may have answered (a refusal
@@ -336,6 +339,26 @@ func askDaemon(path string, req controlRequest) (*controlResponse, error) {
 		return nil, fmt.Errorf("the gate daemon says: %s", printable(resp.Error))
 	}
 	return &resp, nil
+}
+
+// checkServer accepts a daemon run by this user or root, or by the owner
+// of the socket's folder when no other user can write that folder (root
+// asking a daemon that runs as a service user).
+func checkServer(c net.Conn, path string) error {
+	uid, err := peerUID(c)
+	if err != nil {
+		return fmt.Errorf("control socket %s: cannot tell who serves it: %w", path, err)
+	}
+	if sameUserOrRoot(uid) {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err == nil && checkPrivateDir(dir) == nil {
+		if owner, ok := fileOwner(fi); ok && owner == uid {
+			return nil
+		}
+	}
+	return fmt.Errorf("control socket %s: served by user %d, not this user, root or the owner of its folder", path, uid)
 }
 
 // controlAnswerWait bounds how long a client waits for an answer: an
@@ -369,13 +392,21 @@ func (m *Main) override(args []string) (int, error) {
 		return exitError, hinted(errors.New("say -allow or -deny"), "scanner override -config FILE -allow -reason \"delivery, checked by phone\"")
 	}
 	if *reason == "-" {
-		// From stdin: not on the command line, where every local user
-		// sees it, nor in the shell's history.
-		b, err := io.ReadAll(io.LimitReader(m.Stdin, 4*maxReason+1))
-		if err != nil {
+		// One line from stdin: not on the command line, where every
+		// local user sees it, nor in the shell's history.
+		if f, ok := m.Stdin.(*os.File); ok {
+			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+				fmt.Fprint(m.Stderr, "reason: ")
+			}
+		}
+		line, err := bufio.NewReaderSize(m.Stdin, 4*maxReason+16).ReadSlice('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			if errors.Is(err, bufio.ErrBufferFull) {
+				return exitError, fmt.Errorf("the reason is longer than %d characters", maxReason)
+			}
 			return exitError, err
 		}
-		*reason = strings.TrimRight(string(b), "\r\n")
+		*reason = strings.TrimRight(string(line), "\r\n")
 	}
 	if err := checkReason(*reason); err != nil {
 		return exitError, hinted(err, "-reason \"…\" says why, in a few words (-reason - reads it from stdin)")
@@ -426,11 +457,12 @@ func configInputNames(cfg *Config) []string {
 	return names
 }
 
-// emergency switches emergency mode at the running gate: on, every exit
-// opens and nothing is denied for egress (every read is still logged).
+// emergency switches emergency mode at the running gate: on, every read at
+// an exit is allowed (and still logged). With no gate running it writes the
+// switch for the next start.
 func (m *Main) emergency(args []string) error {
 	fs := m.flags("emergency")
-	cfgFile := fs.String("config", "/etc/checkpoint/scanner.toml", "the running gate's config `FILE`")
+	cfgFile := fs.String("config", "/etc/checkpoint/scanner.toml", "the gate's config `FILE`")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -443,7 +475,7 @@ func (m *Main) emergency(args []string) error {
 		return hinted(errors.New("say on or off"), "scanner emergency -config FILE on")
 	}
 	if fs.NArg() != 1 {
-		return hinted(errors.New("say on or off, and nothing else"), "scanner emergency -config FILE off")
+		return hinted(errors.New("say on or off last, after the flags"), "scanner emergency -config FILE %s", fs.Arg(0))
 	}
 	cfg, err := LoadConfig(*cfgFile)
 	if err != nil {
@@ -452,19 +484,52 @@ func (m *Main) emergency(args []string) error {
 	resp, err := askDaemon(cfg.controlSocket(), controlRequest{Op: "emergency", On: &on})
 	switch {
 	case errors.Is(err, errNoDaemon):
-		return hinted(err, "is the gate running (scanner run -config %s)?", *cfgFile)
+		return m.emergencyOffline(cfg, on)
+	case errors.Is(err, errNoAnswer):
+		return hinted(err, "the switch may have been made: see scanner status")
 	case err != nil:
 		return err
-	case resp.Status == nil || resp.Status.Emergency != on:
-		if resp.Status != nil && resp.Status.Emergency {
-			return errors.New("emergency mode stays on: the gate's policy has emergency = true")
-		}
+	case resp.Emergency == nil || resp.Emergency.Switch != on:
 		return errors.New("the gate daemon did not confirm the switch")
 	}
-	if on {
-		fmt.Fprintln(m.Stdout, "emergency mode on: every exit opens; every read is still logged")
-	} else {
+	if p := resp.Emergency.Problem; p != "" {
+		fmt.Fprintf(m.Stderr, "scanner: warning: %s\n", printable(p))
+	}
+	switch {
+	case on:
+		fmt.Fprintln(m.Stdout, "emergency mode on: every read at an exit is allowed, and still logged")
+	case resp.Emergency.Policy:
+		fmt.Fprintln(m.Stdout, "emergency switch off, but emergency mode stays on: the gate's policy has emergency = true")
+	default:
 		fmt.Fprintln(m.Stdout, "emergency mode off: the site's rules apply again")
 	}
+	return nil
+}
+
+// emergencyOffline writes the switch for a gate that is not running; a gate
+// that runs without its control socket holds the event log's lock and is
+// told apart.
+func (m *Main) emergencyOffline(cfg *Config, on bool) error {
+	hubKey, err := cfg.hubKey()
+	if err != nil {
+		return err
+	}
+	dataDir := cfg.dataDir()
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return hinted(err, "data_dir must be a folder the scanner can write")
+	}
+	events, err := store.OpenLog(filepath.Join(dataDir, logFile), store.LogOptions{Hub: hubKey, LockTimeout: time.Second})
+	if errors.Is(err, store.ErrLocked) {
+		return hinted(errors.New("the gate is running but does not answer on its control socket"),
+			"see the gate's log for why (\"no control socket\"); until then emergency mode is only in the config's [policy]")
+	}
+	if err != nil {
+		return err
+	}
+	defer events.Close()
+	if err := writeEmergency(filepath.Join(dataDir, emergencyFile), on); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "the gate is not running: emergency mode will be %s when it starts\n", onOff(on))
 	return nil
 }

@@ -208,6 +208,26 @@ func startDaemon(t *testing.T, cfg string) *daemon {
 	return d
 }
 
+// ready waits until the daemon answers on its control socket.
+func (d *daemon) ready(cfg string) {
+	d.t.Helper()
+	c, err := LoadConfig(cfg)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := askDaemon(c.controlSocket(), controlRequest{Op: "status"})
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("the daemon never answered: %v\n%s", err, d.stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // next reads the daemon's next decision line.
 func (d *daemon) next() map[string]any {
 	d.t.Helper()
@@ -325,12 +345,23 @@ func TestControlSocketPlace(t *testing.T) {
 			t.Errorf("listened over a %s", name)
 		}
 	}
-	open := filepath.Join(dir, "open")
-	os.Mkdir(open, 0o700)
-	os.Chmod(open, 0o777)
-	if ln, err := listenControl(filepath.Join(open, "c.sock")); err == nil {
-		ln.Close()
-		t.Error("listened in a folder every user can write")
+	for _, mode := range []os.FileMode{0o777, 0o770, 0o702} {
+		open := filepath.Join(dir, fmt.Sprintf("open%o", mode))
+		os.Mkdir(open, 0o700)
+		os.Chmod(open, mode)
+		if ln, err := listenControl(filepath.Join(open, "c.sock")); err == nil {
+			ln.Close()
+			t.Errorf("listened in a folder of mode %o", mode)
+		}
+	}
+	if os.Getuid() == 0 {
+		theirs := filepath.Join(dir, "theirs")
+		os.Mkdir(theirs, 0o700)
+		os.Chown(theirs, 65534, 65534)
+		if ln, err := listenControl(filepath.Join(theirs, "c.sock")); err == nil {
+			ln.Close()
+			t.Error("listened in another user's folder")
+		}
 	}
 }
 
@@ -362,7 +393,8 @@ func TestControlBusy(t *testing.T) {
 	// The idle ones hold every slot once the server accepted them.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		_, err := askDaemon(sock, controlRequest{Op: "status"})
+		// A long request too: the refusal is read, not a broken pipe.
+		_, err := askDaemon(sock, controlRequest{Op: "status", Reason: strings.Repeat("x", 3000)})
 		if err != nil && strings.Contains(err.Error(), "busy") {
 			break
 		}
@@ -477,18 +509,76 @@ func TestEmergencySwitch(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dataDir, emergencyFile)); err != nil || string(b) != "off\n" {
 		t.Errorf("switch file: %q %v", b, err)
 	}
-	// Not running: the command says so and changes nothing.
-	if r := runMain(t, time.Now(), "emergency", "-config", cfg, "on"); r.code != exitError || !strings.Contains(r.stderr, "is the gate running") {
-		t.Errorf("emergency with no gate: %d %s", r.code, r.stderr)
-	}
+	// Flags go first.
 	for _, args := range [][]string{{}, {"maybe"}, {"on", "off"}} {
 		if r := runMain(t, time.Now(), append([]string{"emergency", "-config", cfg}, args...)...); r.code != exitError {
 			t.Errorf("emergency %q: exit %d", args, r.code)
 		}
 	}
-	// A damaged switch file stops the daemon with a clear error.
+	// Not running: the switch is written for the next start.
+	if r := runMain(t, time.Now(), "emergency", "-config", cfg, "on"); r.code != 0 || !strings.Contains(r.stdout, "when it starts") {
+		t.Errorf("emergency with no gate: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	got = daemon(red())
+	check(got[0], true, "emergency")
+	// A damaged switch file: taken as off, said loudly, the gate runs on.
 	os.WriteFile(filepath.Join(dataDir, emergencyFile), []byte("perhaps"), 0o600)
-	if r := runMain(t, time.Now(), "run", "-config", cfg); r.code != exitError || !strings.Contains(r.stderr, "not on or off") {
-		t.Errorf("damaged switch: %d %s", r.code, r.stderr)
+	var out, errb bytes.Buffer
+	m := NewMain()
+	m.Stdin, m.Stdout, m.Stderr = strings.NewReader(red()+"\n"), &out, &errb
+	if code := m.Run(context.Background(), []string{"run", "-config", cfg}); code != 0 ||
+		!strings.Contains(out.String(), `"reason":"status_red"`) || !strings.Contains(errb.String(), "emergency switch unreadable") {
+		t.Errorf("damaged switch: exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	if r := runMain(t, time.Now(), "status", "-config", cfg); r.code != 0 || !strings.Contains(r.stdout, "not on or off") {
+		t.Errorf("status with a damaged switch: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	// "ON" in capitals is on.
+	os.WriteFile(filepath.Join(dataDir, emergencyFile), []byte("ON\n"), 0o600)
+	if r := runMain(t, time.Now(), "status", "-config", cfg, "-json"); !strings.Contains(r.stdout, `"switch": true`) {
+		t.Errorf("status with ON: %s", r.stdout)
+	}
+}
+
+// A policy in emergency mode stays so when the switch goes off, and says so.
+func TestEmergencyByPolicy(t *testing.T) {
+	skipWithoutControl(t)
+	cfg, _, _ := stdinConfig(t, "[policy]\nemergency = true\n")
+	d := startDaemon(t, cfg)
+	d.ready(cfg)
+	r := runMain(t, time.Now(), "emergency", "-config", cfg, "off")
+	if r.code != 0 || !strings.Contains(r.stdout, "stays on") {
+		t.Errorf("emergency off under an emergency policy: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	r = runMain(t, time.Now(), "status", "-config", cfg, "-json")
+	var rep statusReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || !rep.Emergency.Policy || rep.Emergency.Switch {
+		t.Errorf("status: %+v %v", rep.Emergency, err)
+	}
+	d.stdin.Close()
+	d.cmd.Wait()
+}
+
+// The switch works at once even when the disk will not keep it, and says so.
+func TestEmergencySwitchUnwritable(t *testing.T) {
+	dir := t.TempDir()
+	// A folder where the file should be: the rename cannot replace it.
+	os.MkdirAll(filepath.Join(dir, emergencyFile, "x"), 0o700)
+	e := loadEmergency(dir)
+	if e.On() || e.Problem() == "" {
+		t.Fatalf("a folder as the switch: on %v, problem %q", e.On(), e.Problem())
+	}
+	if err := e.Set(true); err == nil {
+		t.Fatal("Set kept the switch over a folder")
+	}
+	if !e.On() || !strings.Contains(e.Problem(), "not kept") {
+		t.Fatalf("after a failed write: on %v, problem %q", e.On(), e.Problem())
+	}
+	os.RemoveAll(filepath.Join(dir, emergencyFile))
+	if err := e.Set(false); err != nil || e.On() || e.Problem() != "" {
+		t.Fatalf("after a good write: %v, on %v, problem %q", err, e.On(), e.Problem())
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("the folder holds %d files, want only the switch (no temp files left)", len(entries))
 	}
 }

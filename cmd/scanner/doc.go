@@ -14,7 +14,7 @@
 //	run     -config FILE              run the gate (docs/gate.md)
 //	override -config FILE (-allow | -deny) -reason TEXT [-input NAME]
 //	                                  a gatekeeper's manual decision, through the running gate's control socket
-//	emergency -config FILE on|off     every exit of the running gate opens; kept across restarts
+//	emergency -config FILE on|off     allow every read at the gate's exits; kept across restarts
 //	status  -config FILE [-json]      trust, pending events, files, checks; a running gate's counters
 //
 // # Exit codes

@@ -3,19 +3,21 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 
+	"github.com/checkpointgate/checkpoint/scanner"
 	"github.com/google/renameio/v2"
 )
 
 // emergencyFile, in the data folder, says whether emergency mode was
 // switched on at the gate (`scanner emergency on`). It is kept on disk so
 // that a gate restarted during an emergency — a power cut in a fire —
-// comes back with its exits open.
+// comes back with its exit reads allowed.
 const emergencyFile = "emergency"
 
 // emergencySwitch is emergency mode switched at the gate, on top of the
@@ -24,53 +26,125 @@ type emergencySwitch struct {
 	path string
 	mu   sync.Mutex // serialises Set
 	on   atomic.Bool
+	// problem is why the file could not be read at start or written
+	// since ("" when it holds what is in effect).
+	problem atomic.Pointer[string]
 }
 
-// loadEmergency reads the switch from dir: "on" or "off", or no file (off).
-func loadEmergency(dir string) (*emergencySwitch, error) {
+// loadEmergency reads the switch from dir: a file saying "on" or "off" (in
+// any case), or no file (off). A file that cannot be read or says anything
+// else leaves the switch off, with the problem recorded for the log and
+// the status: the gate keeps running under its policy.
+func loadEmergency(dir string) *emergencySwitch {
 	e := &emergencySwitch{path: filepath.Join(dir, emergencyFile)}
-	b, err := os.ReadFile(e.path)
+	on, err := readEmergency(e.path)
+	if err != nil {
+		e.setProblem(err.Error())
+	}
+	e.on.Store(on)
+	return e
+}
+
+func readEmergency(path string) (bool, error) {
+	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return e, nil
+		return false, nil
 	case err != nil:
-		return nil, fmt.Errorf("emergency switch: %w", err)
+		return false, fmt.Errorf("emergency switch: %w", err)
+	case !fi.Mode().IsRegular():
+		return false, fmt.Errorf("emergency switch %s: not a regular file", path)
 	}
-	switch strings.TrimSpace(string(b)) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, fmt.Errorf("emergency switch: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 64))
+	if err != nil {
+		return false, fmt.Errorf("emergency switch: %w", err)
+	}
+	switch strings.ToLower(strings.TrimSpace(string(b))) {
 	case "on":
-		e.on.Store(true)
+		return true, nil
 	case "off":
-	default:
-		return nil, fmt.Errorf("emergency switch %s: holds %.20q, not on or off", e.path, b)
+		return false, nil
 	}
-	return e, nil
+	return false, fmt.Errorf("emergency switch %s: holds %.20q, not on or off; taken as off", path, b)
+}
+
+func (e *emergencySwitch) setProblem(p string) {
+	if p == "" {
+		e.problem.Store(nil)
+		return
+	}
+	e.problem.Store(&p)
 }
 
 // On reports whether emergency mode is switched on.
 func (e *emergencySwitch) On() bool { return e.on.Load() }
 
-// Set switches emergency mode and records it durably before it takes
-// effect.
+// Problem says why the switch on disk may not match the one in effect.
+func (e *emergencySwitch) Problem() string {
+	if p := e.problem.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// Set switches emergency mode at once, then records it on disk (written
+// beside it and renamed into place, fsynced) so that a restart keeps it.
+// In an emergency the switch must work even when the disk does not (a full
+// or failing card): an error says it is in effect but not kept.
 func (e *emergencySwitch) Set(on bool) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	word := "off\n"
-	if on {
-		word = "on\n"
+	e.on.Store(on)
+	err := writeEmergency(e.path, on)
+	if err != nil {
+		e.setProblem(fmt.Sprintf("switched %s but not kept across a restart: %v", onOff(on), err))
+	} else {
+		e.setProblem("")
 	}
-	if err := renameio.WriteFile(e.path, []byte(word), 0o600); err != nil {
-		return fmt.Errorf("emergency switch: %w", err)
+	return err
+}
+
+func writeEmergency(path string, on bool) error {
+	dir := filepath.Dir(path)
+	if err := renameio.WriteFile(path, []byte(onOff(on)+"\n"), 0o600, renameio.WithTempDir(dir)); err != nil {
+		return err
 	}
 	// The rename is durable once the folder is.
-	d, err := os.Open(filepath.Dir(e.path))
+	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("emergency switch: %w", err)
+		return err
 	}
 	err = d.Sync()
-	d.Close()
-	if err != nil {
-		return fmt.Errorf("emergency switch: %w", err)
+	if cerr := d.Close(); err == nil {
+		err = cerr
 	}
-	e.on.Store(on)
-	return nil
+	return err
+}
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
+
+// emergencyPolicy returns p with emergency mode on.
+func emergencyPolicy(p *scanner.Policy) *scanner.Policy {
+	c := *p
+	c.Emergency = true
+	return &c
+}
+
+// effectivePolicy is the policy the daemon decides under: the hub's signed
+// policy for the site from the trust cache, else the config's.
+func effectivePolicy(cfg *Config, t *scanner.Trust) *scanner.Policy {
+	if p := t.Policies[cfg.Site]; p != nil {
+		return p
+	}
+	return cfg.Policy
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -79,21 +80,21 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	}
 	defer events.Close()
 
-	policy := cfg.Policy
-	if p := trust.Policies[cfg.Site]; p != nil {
-		policy = p
-	}
-	// Emergency mode switched at the gate opens every exit whatever the
-	// policy says.
-	emergency, err := loadEmergency(dataDir)
-	if err != nil {
-		return hinted(err, "write on or off in it, or remove it")
+	policy := effectivePolicy(cfg, trust)
+	// Emergency mode switched at the gate allows every read at an exit
+	// whatever the policy says. A switch file that cannot be read is
+	// taken as off and said loudly; the gate runs on.
+	emergency := loadEmergency(dataDir)
+	if p := emergency.Problem(); p != "" {
+		logger.Error("emergency switch unreadable", "problem", p, "hint", "scanner emergency -config FILE on|off writes it again")
 	}
 	if emergency.On() {
-		logger.Warn("emergency mode is on (switched at the gate): every exit opens")
+		logger.Warn("emergency mode is on (switched at the gate): every read at an exit is allowed")
 	}
-	emergencyPolicy := *policy
-	emergencyPolicy.Emergency = true
+	if !slices.ContainsFunc(cfg.Inputs, func(in InputConfig) bool { return in.Direction == scanner.Exit }) {
+		logger.Info("no exit input: emergency mode changes nothing at this gate")
+	}
+	inEmergency := emergencyPolicy(policy)
 	var trustNow atomic.Pointer[scanner.Trust]
 	trustNow.Store(trust)
 
@@ -107,7 +108,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		Trust: trustNow.Load,
 		Policy: func() *scanner.Policy {
 			if emergency.On() {
-				return &emergencyPolicy
+				return inEmergency
 			}
 			return policy
 		},
@@ -156,18 +157,19 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	// says so and goes on.
 	ln, err := listenControl(cfg.controlSocket())
 	if err != nil {
-		logger.Error("no control socket: scanner override and live status are off", "err", err,
+		logger.Error("no control socket: scanner override, scanner emergency and live status are off", "err", err,
 			"hint", "set control_socket to a path the scanner can create, of at most 107 bytes")
 	}
 	ctl := &controlServer{
-		ln: ln, gate: g, inputs: inputs, logger: logger, allowedUID: sameUserOrRoot, emergency: emergency,
+		ln: ln, gate: g, inputs: inputs, logger: logger, allowedUID: sameUserOrRoot,
+		emergency: emergency, policyEmergency: policy.Emergency,
 		status: func() (*statusReport, error) {
 			rep, err := collectStatus(cfg.Site, trustNow.Load(), tcache, events, clock.Now().Wall)
 			if err != nil {
 				return nil, err
 			}
 			rep.Gate = gateStatusOf(g, inputs, started, sigs)
-			rep.Emergency = emergency.On() || policy.Emergency
+			rep.Emergency = emergencyStatus{Switch: emergency.On(), Policy: policy.Emergency, Problem: emergency.Problem()}
 			return rep, nil
 		},
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -17,14 +18,24 @@ import (
 
 // statusReport is what scanner status prints.
 type statusReport struct {
-	Site      string      `json:"site"`
-	Emergency bool        `json:"emergency"`      // every exit opens
-	Gate      *gateStatus `json:"gate,omitempty"` // from a running daemon only
-	Trust     []trustDoc  `json:"trust"`
-	Files     []fileStat  `json:"files"`
-	Log       logSummary  `json:"events"`
-	Check     []checkStat `json:"integrity_checks"`
+	Site      string          `json:"site"`
+	Emergency emergencyStatus `json:"emergency"`
+	Gate      *gateStatus     `json:"gate,omitempty"` // from a running daemon only
+	Trust     []trustDoc      `json:"trust"`
+	Files     []fileStat      `json:"files"`
+	Log       logSummary      `json:"events"`
+	Check     []checkStat     `json:"integrity_checks"`
 }
+
+// emergencyStatus says whether reads at exits are all allowed, and why.
+type emergencyStatus struct {
+	Switch  bool   `json:"switch"`            // switched on at the gate (scanner emergency)
+	Policy  bool   `json:"policy"`            // the policy's emergency = true
+	Problem string `json:"problem,omitempty"` // the switch file could not be read or written
+}
+
+// On reports whether emergency mode is in effect.
+func (e emergencyStatus) On() bool { return e.Switch || e.Policy }
 
 // gateStatus is what a running daemon counts since it started.
 type gateStatus struct {
@@ -125,15 +136,13 @@ func (m *Main) status(args []string) error {
 	if err != nil {
 		return err
 	}
+	trust = applyCached(trust, tc, slog.New(slog.DiscardHandler))
 	r, err := collectStatus(cfg.Site, trust, tc, events, m.Now())
 	if err != nil {
 		return err
 	}
-	em, err := loadEmergency(dataDir)
-	if err != nil {
-		return err
-	}
-	r.Emergency = em.On() || (cfg.Policy != nil && cfg.Policy.Emergency)
+	em := loadEmergency(dataDir)
+	r.Emergency = emergencyStatus{Switch: em.On(), Policy: effectivePolicy(cfg, trust).Emergency, Problem: em.Problem()}
 	return m.printStatus(r, *asJSON)
 }
 
@@ -230,8 +239,15 @@ func age(now, t time.Time) string {
 func printStatus(w io.Writer, r *statusReport) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "site\t%s\n", r.Site)
-	if r.Emergency {
-		fmt.Fprintf(tw, "EMERGENCY MODE\tevery exit opens\n")
+	if e := r.Emergency; e.On() {
+		by := "switched on at the gate"
+		if e.Policy {
+			by = "the policy's emergency = true"
+		}
+		fmt.Fprintf(tw, "EMERGENCY MODE\tevery read at an exit is allowed (%s)\n", by)
+	}
+	if p := r.Emergency.Problem; p != "" {
+		fmt.Fprintf(tw, "emergency switch\t%s\n", p)
 	}
 	fmt.Fprintln(tw)
 	if g := r.Gate; g != nil {
