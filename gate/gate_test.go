@@ -313,6 +313,26 @@ func TestHouseholdQuota(t *testing.T) {
 	r.expect(r.read(exit, b), true, scanner.ReasonOK)
 }
 
+// An evacuation does not use up the households' quota: exits that only
+// emergency mode let through are not counted.
+func TestEmergencyExitsDoNotCount(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) { p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour })
+	a, b := r.issue("a"), r.issue("b") // same household
+	r.mu.Lock()
+	r.policy.Emergency = true
+	r.mu.Unlock()
+	r.expect(r.read(exit, a), true, scanner.ReasonOK) // allowed by the rules: counted
+	r.advance(time.Hour)
+	r.expect(r.read(exit, b), true, scanner.ReasonEmergency) // over the quota: let out, not counted
+	r.mu.Lock()
+	r.policy.Emergency = false
+	r.mu.Unlock()
+	r.advance(time.Minute)
+	r.expect(r.read(entry, b), true, scanner.ReasonOK)
+	r.advance(47 * time.Hour) // a's exit is out of the window; b's would not be
+	r.expect(r.read(exit, b), true, scanner.ReasonOK)
+}
+
 func TestQuarantineClassAndColour(t *testing.T) {
 	r := newRig(t, func(p *scanner.Policy) { p.Exit.Classes = []scanner.Class{scanner.Resident, scanner.Staff} })
 	q := r.issue("q", func(p *scanner.Pass) { p.QuarantineUntil = t0.Add(14 * 24 * time.Hour) })

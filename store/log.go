@@ -347,7 +347,8 @@ func (l *Log) Recovery() *Recovery {
 // and returns once that transaction is on disk. A denied event changes no
 // gate state. The last direction of a pass is recorded for allowed events
 // with a pass ID; an exit of a household for allowed exits with a
-// household ID; the time floor rises to ev.Wall.
+// household ID, except exits that emergency mode alone let through (reason
+// emergency); the time floor rises to ev.Wall.
 //
 // Append returns ErrFull (wrapped) when the log is full; nothing stored is
 // harmed and appends succeed again once Ack (or the retention) freed
@@ -466,7 +467,9 @@ func (l *Log) appendSealed(seq uint64, ev *scanner.Event, msg []byte) error {
 				return err
 			}
 		}
-		if ev.Allow && ev.Direction == scanner.Exit && len(ev.Household) > 0 {
+		// An exit the rules would have denied and emergency mode let
+		// through (an evacuation) does not use up the household's quota.
+		if ev.Allow && ev.Direction == scanner.Exit && len(ev.Household) > 0 && ev.Reason != scanner.ReasonEmergency {
 			if err := addExit(tx, l.hash(domainHousehold, ev.Household), ev.Wall, seq); err != nil {
 				return err
 			}
