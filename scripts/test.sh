@@ -138,8 +138,10 @@ step_fuzz() {
 			((per < 1)) && per=1
 			fuzztime=${per}s
 		fi
-		echo "--> go test -run '^\$' -fuzz '^${names[i]}\$' -fuzztime $fuzztime ${pkgs[i]}"
-		if ! go test -run '^$' -fuzz "^${names[i]}\$" -fuzztime "$fuzztime" "${pkgs[i]}"; then
+		# New inputs are minimised for at most 1s (the default 60s would
+		# spend a short budget minimising instead of fuzzing).
+		echo "--> go test -run '^\$' -fuzz '^${names[i]}\$' -fuzztime $fuzztime -fuzzminimizetime 1s ${pkgs[i]}"
+		if ! go test -run '^$' -fuzz "^${names[i]}\$" -fuzztime "$fuzztime" -fuzzminimizetime 1s "${pkgs[i]}"; then
 			echo "fuzz target ${names[i]} in ${pkgs[i]} failed; go test wrote the failing"
 			echo "input under the package's testdata/fuzz/${names[i]}/ (add it to the repo as a regression case)"
 			return 1
