@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -194,5 +195,42 @@ func TestKeepFloor(t *testing.T) {
 	<-done
 	if f, most := events.TimeFloor(), start.Add(time.Since(began)); f.After(most) {
 		t.Fatalf("floor %v, past the %v that really passed since %v", f, time.Since(began), start)
+	}
+}
+
+// One daemon, two inputs, two directions: an entry camera (a folder of
+// frames here) and an exit reader (stdin), read at once.
+func TestTwoInputsTwoDirections(t *testing.T) {
+	cfg, key, _ := stdinConfig(t, "")
+	frames := filepath.Join(filepath.Dir(cfg), "frames")
+	os.Mkdir(frames, 0o755)
+	if r := runMain(t, time.Now(), "issue", "-key", key, "-png", filepath.Join(frames, "in.png")); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	out := strings.TrimSpace(runMain(t, time.Now(), "issue", "-key", key).stdout)
+	b, _ := os.ReadFile(cfg)
+	b = bytes.Replace(b, []byte("[[input]]\nkind = \"stdin\"\ndirection = \"entry\"\n"),
+		[]byte("[[input]]\nname = \"reader-out\"\nkind = \"stdin\"\ndirection = \"exit\"\n\n[[input]]\nname = \"cam-in\"\nkind = \"folder\"\npath = \"frames\"\ndirection = \"entry\"\n"), 1)
+	os.WriteFile(cfg, b, 0o644)
+
+	var stdout, stderr bytes.Buffer
+	m := NewMain()
+	m.Stdin, m.Stdout, m.Stderr = strings.NewReader(out+"\n"), &stdout, &stderr
+	if code := m.Run(context.Background(), []string{"run", "-config", cfg}); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	seen := map[string]string{}
+	for line := range strings.Lines(stdout.String()) {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if v["allow"] != true || v["logged"] != true {
+			t.Errorf("not allowed and logged: %v", v)
+		}
+		seen[fmt.Sprint(v["input"])] = fmt.Sprint(v["direction"])
+	}
+	if len(seen) != 2 || seen["cam-in"] != "entry" || seen["reader-out"] != "exit" {
+		t.Errorf("decisions by input: %v\n%s", seen, stdout.String())
 	}
 }
