@@ -125,7 +125,7 @@ func writeSidecar(path string, s *sidecar) error {
 	next.gen++
 	err := writeSlot(path, next)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errSidecarCorrupt) {
-		err = writeFileAtomic(path, next.encodeFile())
+		err = WriteFileAtomic(path, next.encodeFile())
 	}
 	if err != nil {
 		return fmt.Errorf("write sidecar: %w", err)
@@ -154,9 +154,13 @@ func writeSlot(path string, s sidecar) error {
 	return f.Close()
 }
 
-// writeFileAtomic replaces path with data: a temp file in the same
-// directory, fsync, rename over path, fsync the directory.
-func writeFileAtomic(path string, data []byte) error {
+// WriteFileAtomic replaces path with data (mode 0600), atomically and
+// durably: a temp file "<path>.tmp" in the same directory, fsync, rename
+// over path, fsync the directory. After a crash path holds the old data or
+// the new, never a part; the fixed temp name means crashes leave at most
+// one stray file, replaced by the next write. The store keeps its sidecars
+// this way; the scanner keeps its emergency switch this way.
+func WriteFileAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/checkpointgate/checkpoint/scanner"
-	"github.com/google/renameio/v2"
+	"github.com/checkpointgate/checkpoint/store"
 )
 
 // emergencyFile, in the data folder, says whether emergency mode was
@@ -92,8 +92,8 @@ func (e *emergencySwitch) Problem() string {
 	return ""
 }
 
-// Set switches emergency mode at once, then records it on disk (written
-// beside it and renamed into place, fsynced) so that a restart keeps it.
+// Set switches emergency mode at once, then records it on disk
+// (store.WriteFileAtomic) so that a restart keeps it.
 // In an emergency the switch must work even when the disk does not (a full
 // or failing card): an error says it is in effect but not kept.
 func (e *emergencySwitch) Set(on bool) error {
@@ -110,20 +110,7 @@ func (e *emergencySwitch) Set(on bool) error {
 }
 
 func writeEmergency(path string, on bool) error {
-	dir := filepath.Dir(path)
-	if err := renameio.WriteFile(path, []byte(onOff(on)+"\n"), 0o600, renameio.WithTempDir(dir)); err != nil {
-		return err
-	}
-	// The rename is durable once the folder is.
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return store.WriteFileAtomic(path, []byte(onOff(on)+"\n"))
 }
 
 func onOff(on bool) string {

@@ -556,11 +556,7 @@ func (d *Decoder) smoothed(f *frame) *graySource {
 	src := f.src
 	w, h := src.width, src.height
 	n := w * h
-	if cap(d.smooth) < n {
-		d.smooth = make([]byte, n)
-		d.sums = make([]uint16, n)
-	}
-	out := boxBlurInto(src, d.smooth[:n], d.sums[:n])
+	out := boxBlurInto(src, scratch(&d.smooth, n), scratch(&d.sums, n))
 	if src.invert {
 		for i := range out {
 			out[i] = 255 - out[i]
@@ -568,6 +564,15 @@ func (d *Decoder) smoothed(f *frame) *graySource {
 	}
 	f.smooth = &graySource{pix: out, stride: w, width: w, height: h}
 	return f.smooth
+}
+
+// scratch returns (*b)[:n], growing *b first when it is shorter: the
+// Decoder's buffers, reused from frame to frame.
+func scratch[T any](b *[]T, n int) []T {
+	if cap(*b) < n {
+		*b = make([]T, n)
+	}
+	return (*b)[:n]
 }
 
 // halved returns f's source scaled to half its width and height by
@@ -583,10 +588,7 @@ func (d *Decoder) halved(f *frame) *graySource {
 		return nil
 	}
 	n := w * h
-	if cap(d.half) < n {
-		d.half = make([]byte, n)
-	}
-	out := d.half[:n]
+	out := scratch(&d.half, n)
 	for y := range h {
 		r0 := src.pix[(src.top+2*y)*src.stride+src.left:][:2*w]
 		r1 := src.pix[(src.top+2*y+1)*src.stride+src.left:][:2*w]
@@ -609,10 +611,7 @@ func (d *Decoder) sharpened(f *frame) *graySource {
 	src := f.src
 	w, h := src.width, src.height
 	n := w * h
-	if cap(d.sharp) < n {
-		d.sharp = make([]byte, n)
-	}
-	out := d.sharp[:n]
+	out := scratch(&d.sharp, n)
 	for y := range h {
 		in := src.pix[(src.top+y)*src.stride+src.left:][:w]
 		b := blur.pix[y*w:][:w]
@@ -641,10 +640,7 @@ func (d *Decoder) doubled(f *frame) *graySource {
 		return nil
 	}
 	W, H := 2*w, 2*h
-	if cap(d.double) < W*H {
-		d.double = make([]byte, W*H)
-	}
-	out := d.double[:W*H]
+	out := scratch(&d.double, W*H)
 	// Output pixel centres fall a quarter of an input pixel from the
 	// nearest input centre: weights 3:1 along each axis, edges repeated.
 	col := make([]uint16, w) // one vertically blended row, ×4
