@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/checkpointgate/checkpoint/internal/wait"
 	"github.com/checkpointgate/checkpoint/scanner"
 )
 
@@ -266,7 +267,7 @@ func newCamera(cfg Config, open openFunc, stable func(string) string) (*Camera, 
 		backoff: minBackoff,
 		path:    cfg.Device,
 	}
-	c.sleep = c.timerSleep
+	c.sleep = func(ctx context.Context, d time.Duration) error { return wait.Sleep(ctx, c.done, d, ErrClosed) }
 	c.health = Health{State: StateIdle, Device: cfg.Device}
 	return c, nil
 }
@@ -286,7 +287,7 @@ func newCamera(cfg Config, open openFunc, stable func(string) string) (*Camera, 
 func (c *Camera) Next(ctx context.Context) (scanner.Read, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.check(ctx); err != nil {
+	if err := wait.Check(ctx, c.done, ErrClosed); err != nil {
 		return scanner.Read{}, err
 	}
 	if err := c.pending; err != nil {
@@ -345,29 +346,6 @@ func (c *Camera) record(err error, s State) {
 		h.LastErrorAt = now
 		h.State = s
 	})
-}
-
-func (c *Camera) check(ctx context.Context) error {
-	select {
-	case <-c.done:
-		return ErrClosed
-	default:
-	}
-	return ctx.Err()
-}
-
-// timerSleep waits d, or less when ctx is done or the camera closed.
-func (c *Camera) timerSleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-c.done:
-		return ErrClosed
-	}
 }
 
 // openDevice waits out the backoff, then opens the device and starts
@@ -492,7 +470,7 @@ func (c *Camera) restart() error {
 // frame's bytes are used.
 func (c *Camera) grab(ctx context.Context) (*image.Gray, error) {
 	for {
-		if err := c.check(ctx); err != nil {
+		if err := wait.Check(ctx, c.done, ErrClosed); err != nil {
 			return nil, err
 		}
 		err := c.dev.wait(waitSeconds)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/checkpointgate/checkpoint/internal/wait"
 	"github.com/checkpointgate/checkpoint/scanner"
 )
 
@@ -163,7 +164,7 @@ func newReader(name string, cfg Config, dec decoder, open func() (io.ReadCloser,
 		backoff: minBackoff,
 		stats:   Stats{Dropped: map[Reason]uint64{}},
 	}
-	r.sleep = r.timerSleep
+	r.sleep = func(ctx context.Context, d time.Duration) error { return wait.Sleep(ctx, r.done, d, ErrClosed) }
 	return r
 }
 
@@ -201,7 +202,7 @@ func (r *Reader) Next(ctx context.Context) (scanner.Read, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for {
-		if err := r.check(ctx); err != nil {
+		if err := wait.Check(ctx, r.done, ErrClosed); err != nil {
 			return scanner.Read{}, err
 		}
 		if len(r.queue) > 0 {
@@ -300,28 +301,6 @@ func (r *Reader) updateStats(f func(s *Stats)) {
 	r.smu.Lock()
 	f(&r.stats)
 	r.smu.Unlock()
-}
-
-func (r *Reader) check(ctx context.Context) error {
-	select {
-	case <-r.done:
-		return ErrClosed
-	default:
-	}
-	return ctx.Err()
-}
-
-func (r *Reader) timerSleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-r.done:
-		return ErrClosed
-	}
 }
 
 func (r *Reader) scheduleRetry() {
