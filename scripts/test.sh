@@ -98,7 +98,10 @@ step_test_native() {
 }
 
 step_fuzz() {
-	local out line pending=() pkgs=() names=() n i left per fuzztime name start=$SECONDS
+	local out line pending=() pkgs=() names=() n i left per fuzztime name corpus before start=$SECONDS
+	# Not local: the EXIT trap of the step's subshell runs after we return.
+	fuzz_log=$(mktemp)
+	trap 'rm -f "$fuzz_log"' EXIT
 	# One `go test -list` over all packages: each package's names are
 	# followed by its "ok <package>" line.
 	if ! out=$(go test -list '^Fuzz' ./... 2>&1); then
@@ -141,7 +144,20 @@ step_fuzz() {
 		# New inputs are minimised for at most 1s (the default 60s would
 		# spend a short budget minimising instead of fuzzing).
 		echo "--> go test -run '^\$' -fuzz '^${names[i]}\$' -fuzztime $fuzztime -fuzzminimizetime 1s ${pkgs[i]}"
-		if ! go test -run '^$' -fuzz "^${names[i]}\$" -fuzztime "$fuzztime" -fuzzminimizetime 1s "${pkgs[i]}"; then
+		corpus="$(go list -f '{{.Dir}}' "${pkgs[i]}")/testdata/fuzz/${names[i]}"
+		before=$(ls "$corpus" 2>/dev/null | wc -l || true)
+		if ! go test -run '^$' -fuzz "^${names[i]}\$" -fuzztime "$fuzztime" -fuzzminimizetime 1s "${pkgs[i]}" 2>&1 | tee "$fuzz_log"; then
+			# Go 1.26's fuzz coordinator can fail a target with a bare
+			# "context deadline exceeded" at the end of -fuzztime, having
+			# found nothing (go.dev/issue/75804, fixed in Go 1.27). That,
+			# and only when no failing input was written and the seed
+			# corpus still passes, is not a finding.
+			if grep -qx '[[:space:]]*context deadline exceeded' "$fuzz_log" &&
+				[ "$(ls "$corpus" 2>/dev/null | wc -l || true)" -eq "$before" ] &&
+				go test -count=1 -run "^${names[i]}\$" "${pkgs[i]}"; then
+				echo "note: ${names[i]} hit the fuzz coordinator's deadline race (go.dev/issue/75804) and wrote no input; not a finding"
+				continue
+			fi
 			echo "fuzz target ${names[i]} in ${pkgs[i]} failed; go test wrote the failing"
 			echo "input under the package's testdata/fuzz/${names[i]}/ (add it to the repo as a regression case)"
 			return 1
