@@ -48,6 +48,7 @@ type Recovery struct {
 	At       time.Time // when (device clock)
 	Aside    string    // where the damaged file is now
 	Problems []string  // what the check found
+	Carried  int       // events carried from it into the fresh event log (docs/store.md, "Salvage")
 }
 
 // corruptError says that a file's content is damaged.
@@ -228,8 +229,9 @@ type openSpec struct {
 	validate func(*bolt.Tx) error
 	// init fills a fresh file. side is the sidecar as read (after a
 	// recovery); salvaged is the next sequence read from a damaged file
-	// whose sidecar was lost, or 0.
-	init func(tx *bolt.Tx, side sidecar, salvaged uint64) error
+	// whose sidecar was lost, or 0; aside is where the damaged file went,
+	// or "".
+	init func(tx *bolt.Tx, side sidecar, salvaged uint64, aside string) error
 	// salvage, if set, reads what it can from a damaged file moved aside.
 	salvage func(aside string) uint64
 }
@@ -289,9 +291,11 @@ func openFile(s openSpec) (*opened, error) {
 		}
 	}
 	var salvaged uint64
+	var aside string
 	if problems != nil {
 		now := s.now()
-		aside, err := moveAside(s.path, now)
+		var err error
+		aside, err = moveAside(s.path, now)
 		if err != nil {
 			return abandon(fmt.Errorf("open %s: %w", s.what, err))
 		}
@@ -305,7 +309,7 @@ func openFile(s openSpec) (*opened, error) {
 		exists = false
 	}
 	if !exists {
-		err := createAtomic(s.path, s.opts, func(tx *bolt.Tx) error { return s.init(tx, side, salvaged) })
+		err := createAtomic(s.path, s.opts, func(tx *bolt.Tx) error { return s.init(tx, side, salvaged, aside) })
 		if err != nil {
 			return abandon(fullOr(fmt.Errorf("open %s: %w", s.what, err)))
 		}

@@ -26,7 +26,10 @@
 // Open runs bbolt's consistency check (tx.Check) and the store's own schema
 // checks. A damaged file is moved aside to "<path>.corrupt-<UTC time>",
 // never deleted, and a fresh one started; the open reports it (Recovery,
-// Stats, an error-level log line). An open that crashes the process (as a
+// Stats, an error-level log line). The events the damaged log still holds
+// and the hub had not acknowledged are carried into the fresh log, sealed
+// as they were and under their own sequences, so they still reach the hub
+// (salvage.go; a carry cut short is finished at the next open). An open that crashes the process (as a
 // badly damaged file can) is counted in the sidecar; after three opens that
 // did not finish, the file is treated as damaged. A file written by a newer
 // build is refused with ErrSchema (the event log) or rebuilt (the trust

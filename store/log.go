@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"runtime/debug"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -123,6 +123,16 @@ func OpenLog(path string, opt LogOptions) (*Log, error) {
 		return nil, err
 	}
 	l.db, l.check, l.recovery, l.side = o.db, o.check, o.recovery, o.side
+	// Carry over what a damaged log moved aside still holds (now, or
+	// again after an open cut short while doing it). A failure leaves the
+	// damaged file as it is and the fresh log working.
+	carried, err := carryOver(l.db, path, opt.Logger)
+	if err != nil {
+		opt.Logger.Error("store: could not carry events over from a damaged log; the next open tries again", "err", err)
+	}
+	if l.recovery != nil {
+		l.recovery.Carried = carried
+	}
 	if err := l.load(); err != nil {
 		closeQuietly(l.db)
 		// The open failed without a crash: do not count it against the
@@ -193,8 +203,8 @@ func validateLog(tx *bolt.Tx) error {
 // initLog fills a fresh log. Its first sequence is past the sidecar's
 // high-water mark (and past what could be read from a damaged log whose
 // sidecar was lost), and its time floor is the sidecar's.
-func initLog(now func() time.Time) func(*bolt.Tx, sidecar, uint64) error {
-	return func(tx *bolt.Tx, side sidecar, salvaged uint64) error {
+func initLog(now func() time.Time) func(*bolt.Tx, sidecar, uint64, string) error {
+	return func(tx *bolt.Tx, side sidecar, salvaged uint64, aside string) error {
 		for _, name := range logBuckets[LogSchema] {
 			if _, err := tx.CreateBucket(name); err != nil {
 				return err
@@ -218,52 +228,16 @@ func initLog(now func() time.Time) func(*bolt.Tx, sidecar, uint64) error {
 				return err
 			}
 		}
-		return nil
-	}
-}
-
-// salvageNext reads the next sequence of a damaged log, as far as it can:
-// the counter in the meta bucket and the last event key, each read on its
-// own so that damage in one does not hide the other. It is used only when
-// the sidecar was lost too.
-func salvageNext(aside string) (next uint64) {
-	defer func() {
-		if recover() != nil {
-			next = 0
+		if aside == "" {
+			return nil
 		}
-	}()
-	db, err := bolt.Open(aside, 0o400, &bolt.Options{ReadOnly: true, Timeout: time.Second})
-	if err != nil {
-		return 0
-	}
-	defer closeQuietly(db)
-	read := func(fn func(tx *bolt.Tx) uint64) (n uint64) {
-		defer func() {
-			if recover() != nil {
-				n = 0
-			}
-		}()
-		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-		_ = db.View(func(tx *bolt.Tx) error { n = fn(tx); return nil })
-		return n
-	}
-	fromMeta := read(func(tx *bolt.Tx) uint64 {
-		if meta := tx.Bucket(bucketMeta); meta != nil {
-			if v := meta.Get(keyNext); len(v) == 8 {
-				return binary.BigEndian.Uint64(v)
-			}
+		// Mark what the damaged log still holds for carrying over
+		// (carryOver), before this log's first event.
+		if err := meta.Put(keySalvage, []byte(filepath.Base(aside))); err != nil {
+			return err
 		}
-		return 0
-	})
-	fromEvents := read(func(tx *bolt.Tx) uint64 {
-		if ev := tx.Bucket(bucketEvents); ev != nil {
-			if k, _ := ev.Cursor().Last(); len(k) == 8 {
-				return binary.BigEndian.Uint64(k) + 1
-			}
-		}
-		return 0
-	})
-	return max(fromMeta, fromEvents)
+		return meta.Put(keySalvageBelow, u64(next))
+	}
 }
 
 // load migrates the log, reads its state, records the check and settles
@@ -910,18 +884,32 @@ func (l *Log) Stats() (LogStats, error) {
 		if s.AckedThrough, err = metaU64(meta, keyAcked); err != nil {
 			return err
 		}
-		// Sequences within one log file are contiguous.
-		if s.NextSeq-1 > s.AckedThrough {
-			s.Pending = s.NextSeq - 1 - s.AckedThrough
-		}
 		events := tx.Bucket(bucketEvents)
+		// The sequences a log file wrote are contiguous from its first
+		// event on; events carried over from a damaged log lie below the
+		// file's first sequence (below) and are counted one by one.
+		below := uint64(0)
+		if v := meta.Get(keySalvageBelow); len(v) == 8 {
+			below = binary.BigEndian.Uint64(v)
+		}
+		c := events.Cursor()
+		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) < below; k, _ = c.Next() {
+			if binary.BigEndian.Uint64(k) > s.AckedThrough {
+				s.Pending++
+			} else {
+				s.Retained++
+			}
+		}
+		if from := max(s.AckedThrough, below-min(below, 1)); s.NextSeq-1 > from {
+			s.Pending += s.NextSeq - 1 - from
+		}
+		if k, _ := c.Seek(u64(below)); k != nil {
+			if first := binary.BigEndian.Uint64(k); first <= s.AckedThrough {
+				s.Retained += s.AckedThrough - first + 1
+			}
+		}
 		if k, v := events.Cursor().Seek(u64(s.AckedThrough + 1)); k != nil && len(v) >= 8 {
 			s.OldestPending = time.Unix(getI64(v), 0).UTC()
-		}
-		if k, _ := events.Cursor().First(); k != nil {
-			if first := binary.BigEndian.Uint64(k); first <= s.AckedThrough {
-				s.Retained = s.AckedThrough - first + 1
-			}
 		}
 		s.Segments = tx.Bucket(bucketSegments).Stats().KeyN
 		s.Passes = tx.Bucket(bucketPasses).Stats().KeyN

@@ -66,7 +66,7 @@ type boltMeta struct {
 }
 
 type walker struct {
-	f        *os.File
+	f        io.ReaderAt
 	size     int64
 	pageSize int64
 	hwm      uint64

@@ -70,6 +70,48 @@ func eventsRoot(t *testing.T, path string) (pgid uint64, pageSize int) {
 	return pgid, db.Info().PageSize
 }
 
+// markUnfinished makes the log at path look like one whose last opens
+// never finished, so that the next open takes it for damaged.
+func markUnfinished(t *testing.T, path string) {
+	t.Helper()
+	side, _, err := readSidecar(sidecarPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	side.attempts = maxOpenAttempts
+	if err := writeSidecar(sidecarPath(path), &side); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// zeroMetas zeroes both meta pages of the file at path.
+func zeroMetas(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(make([]byte, 2*4096), 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// openRecovered opens the damaged log at path, which must be recovered,
+// and closes it when the test ends.
+func openRecovered(t *testing.T, path string, priv *seal.PrivateKey) *Log {
+	t.Helper()
+	l, err := OpenLog(path, LogOptions{Hub: priv.Public(), Logger: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	if l.Recovery() == nil {
+		t.Fatal("no recovery")
+	}
+	return l
+}
+
 func garbage(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
@@ -78,16 +120,7 @@ func garbage(n int) []byte {
 
 func TestLogRecovery(t *testing.T) {
 	damage := map[string]func(t *testing.T, path string){
-		"meta pages zeroed": func(t *testing.T, path string) {
-			f, err := os.OpenFile(path, os.O_RDWR, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			if _, err := f.WriteAt(make([]byte, 2*4096), 0); err != nil {
-				t.Fatal(err)
-			}
-		},
+		"meta pages zeroed": zeroMetas,
 		"events root page garbage": func(t *testing.T, path string) {
 			pgid, ps := eventsRoot(t, path)
 			f, err := os.OpenFile(path, os.O_RDWR, 0)
@@ -109,16 +142,7 @@ func TestLogRecovery(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
-		"unfinished opens": func(t *testing.T, path string) {
-			side, _, err := readSidecar(sidecarPath(path))
-			if err != nil {
-				t.Fatal(err)
-			}
-			side.attempts = maxOpenAttempts
-			if err := writeSidecar(sidecarPath(path), &side); err != nil {
-				t.Fatal(err)
-			}
-		},
+		"unfinished opens": markUnfinished,
 	}
 	for name, fn := range damage {
 		t.Run(name, func(t *testing.T) {
@@ -192,14 +216,7 @@ func TestLogRecoverySidecarLost(t *testing.T) {
 	if err := os.Remove(sidecarPath(path)); err != nil {
 		t.Fatal(err)
 	}
-	l, err := OpenLog(path, LogOptions{Hub: priv.Public(), Logger: quietLog})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if l.Recovery() == nil {
-		t.Fatal("no recovery")
-	}
+	l := openRecovered(t, path, priv)
 	if st, _ := l.Stats(); st.NextSeq <= last {
 		t.Fatalf("fresh log starts at %d, reusing sequences up to %d", st.NextSeq, last)
 	}
@@ -441,7 +458,8 @@ func TestRandomDamageNeverCrashes(t *testing.T) {
 	if testing.Short() || os.Getenv("CHECKPOINT_QEMU") == "1" {
 		iterations = 30
 	}
-	var recovered, opened int
+	var recovered, opened, carried, carriedOK int
+	hub := seal.NewOpener(priv)
 	for i := range iterations {
 		b := bytes.Clone(clean)
 		pg := used[rng.IntN(len(used))]
@@ -471,6 +489,22 @@ func TestRandomDamageNeverCrashes(t *testing.T) {
 		}
 		if l.Recovery() != nil {
 			recovered++
+			// What was carried over from the damaged log is pending,
+			// below the fresh log's sequences, and counted right.
+			pend, err := l.Pending(0, 1<<20)
+			st, serr := l.Stats()
+			if err != nil || serr != nil || uint64(len(pend)) != st.Pending {
+				t.Fatalf("iteration %d (page %d): %d pending (%v), stats %+v (%v)", i, pg, len(pend), err, st, serr)
+			}
+			for _, s := range pend {
+				if s.Seq >= st.NextSeq {
+					t.Fatalf("iteration %d (page %d): carried event %d at or past the next sequence %d", i, pg, s.Seq, st.NextSeq)
+				}
+				if _, err := hub.Open(s.Header, s.Seq, s.Box); err == nil {
+					carriedOK++
+				}
+			}
+			carried += len(pend)
 		} else {
 			opened++
 			// Damage the check cannot see (bbolt has no data checksums)
@@ -492,5 +526,5 @@ func TestRandomDamageNeverCrashes(t *testing.T) {
 			_ = os.Remove(m)
 		}
 	}
-	t.Logf("%d damaged logs recovered, %d opened as they were", recovered, opened)
+	t.Logf("%d damaged logs recovered, %d opened as they were; %d events carried over from the recovered, %d of them open at the hub", recovered, opened, carried, carriedOK)
 }

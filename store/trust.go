@@ -112,8 +112,8 @@ func validateTrust(tx *bolt.Tx) error {
 	})
 }
 
-func initTrust(now func() time.Time) func(*bolt.Tx, sidecar, uint64) error {
-	return func(tx *bolt.Tx, _ sidecar, _ uint64) error {
+func initTrust(now func() time.Time) func(*bolt.Tx, sidecar, uint64, string) error {
+	return func(tx *bolt.Tx, _ sidecar, _ uint64, _ string) error {
 		meta, err := tx.CreateBucket(bucketMeta)
 		if err != nil {
 			return err

@@ -1,0 +1,392 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/checkpointgate/checkpoint/scanner"
+	"github.com/checkpointgate/checkpoint/seal"
+	bolt "go.etcd.io/bbolt"
+)
+
+// damagePage overwrites page pgid of the file at path with garbage.
+func damagePage(t *testing.T, path string, pgid uint64) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(garbage(4096), int64(pgid)*4096); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// middleLeaf returns a leaf page of the events bucket in the middle of the
+// pending events (sequences after ackedThrough) and the sequences on it.
+func middleLeaf(t *testing.T, path string, ackedThrough uint64) (pgid uint64, seqs map[uint64]bool) {
+	t.Helper()
+	r, err := rescueLog(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var pending []leafRef
+	for _, ref := range r.leaves {
+		if ref.inline == nil && ref.lo != nil && binary.BigEndian.Uint64(ref.lo) > ackedThrough {
+			pending = append(pending, ref)
+		}
+	}
+	if len(pending) < 3 {
+		t.Fatalf("%d leaves of pending events; the test needs a bigger log", len(pending))
+	}
+	ref := pending[len(pending)/2]
+	_, es, err := r.read(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs = map[uint64]bool{}
+	for _, e := range es {
+		seqs[binary.BigEndian.Uint64(e.k)] = true
+	}
+	return ref.pgid, seqs
+}
+
+// openedEvents opens every pending event of l with the hub's key, checks it
+// is the event sealed under its sequence, and returns them by sequence.
+func openedEvents(t *testing.T, l *Log, priv *seal.PrivateKey) map[uint64]scanner.Event {
+	t.Helper()
+	pend, err := l.Pending(0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := l.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uint64(len(pend)) != st.Pending {
+		t.Fatalf("%d events pending, stats say %d", len(pend), st.Pending)
+	}
+	hub := seal.NewOpener(priv)
+	got := map[uint64]scanner.Event{}
+	for _, s := range pend {
+		msg, err := hub.Open(s.Header, s.Seq, s.Box)
+		if err != nil {
+			t.Fatalf("event %d does not open at the hub: %v", s.Seq, err)
+		}
+		var ev scanner.Event
+		if err := ev.UnmarshalBinary(msg); err != nil || ev.Seq != s.Seq {
+			t.Fatalf("event %d: %v (seq %d)", s.Seq, err, ev.Seq)
+		}
+		got[s.Seq] = ev
+	}
+	return got
+}
+
+// The events a damaged log still holds, and the hub has not acknowledged,
+// are carried into the fresh log with their sequences and open at the hub
+// as sealed the first time.
+func TestSalvage(t *testing.T) {
+	const acked = 100 // makeLog acknowledges the first 100 of 300
+	cases := []struct {
+		name string
+		// damage damages the log and returns the pending events that may
+		// be lost, and whether the acknowledgement stays readable.
+		damage func(t *testing.T, path string) (mayLose map[uint64]bool, ackKnown bool)
+	}{
+		{"unfinished opens (file intact)", func(t *testing.T, path string) (map[uint64]bool, bool) {
+			markUnfinished(t, path)
+			return nil, true
+		}},
+		{"events root page garbage", func(t *testing.T, path string) (map[uint64]bool, bool) {
+			pgid, _ := eventsRoot(t, path)
+			damagePage(t, path, pgid)
+			// The older meta's tree has every event before the last;
+			// the last one's leaf is found by the page scan.
+			return nil, true
+		}},
+		{"a leaf of pending events garbage", func(t *testing.T, path string) (map[uint64]bool, bool) {
+			pgid, seqs := middleLeaf(t, path, acked)
+			damagePage(t, path, pgid)
+			// Older copies of the leaf in freed pages may give some back.
+			return seqs, true
+		}},
+		{"meta pages zeroed", func(t *testing.T, path string) (map[uint64]bool, bool) {
+			zeroMetas(t, path)
+			// Every leaf is found by the page scan; with the
+			// acknowledgement unknown, acknowledged events still on
+			// freed pages come back too (the hub stores each once).
+			return nil, false
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "events.db")
+			priv, last, _ := makeLog(t, path)
+			mayLose, ackKnown := c.damage(t, path)
+
+			l := openRecovered(t, path, priv)
+			got := openedEvents(t, l, priv)
+			if l.Recovery().Carried != len(got) {
+				t.Fatalf("Recovery says %d carried, %d pending", l.Recovery().Carried, len(got))
+			}
+			for seq := uint64(acked + 1); seq <= last; seq++ {
+				if _, ok := got[seq]; !ok && !mayLose[seq] {
+					t.Fatalf("pending event %d not carried over (%d carried)", seq, len(got))
+				}
+			}
+			for seq, ev := range got {
+				// makeLog's event i (sequence i+1) is at recBase + i s.
+				if seq > last || (ackKnown && seq <= acked) || ev.Wall != recBase.Add(time.Duration(seq-1)*time.Second).UnixNano() {
+					t.Fatalf("carried event %d: wall %d", seq, ev.Wall)
+				}
+			}
+			t.Logf("%d events carried over; %d might have been lost", len(got), len(mayLose))
+			// New events go on past the old ones and are pending after
+			// them; the hub's acknowledgements delete both.
+			st, _ := l.Stats()
+			seq, err := l.Append(&scanner.Event{Wall: recBase.Add(time.Hour).UnixNano()})
+			if err != nil || seq != st.NextSeq || seq <= last {
+				t.Fatalf("append after the carry: %d, %v", seq, err)
+			}
+			if all := openedEvents(t, l, priv); len(all) != len(got)+1 {
+				t.Fatalf("%d pending after one append to %d carried", len(all), len(got))
+			}
+			if err := l.Ack(last - 50); err != nil {
+				t.Fatal(err)
+			}
+			for s := range openedEvents(t, l, priv) {
+				if s <= last-50 {
+					t.Fatalf("event %d pending after the ack through %d", s, last-50)
+				}
+			}
+			if err := l.Ack(seq); err != nil {
+				t.Fatal(err)
+			}
+			if st, _ := l.Stats(); st.Pending != 0 || st.Retained != 0 {
+				t.Fatalf("after acknowledging everything: %+v", st)
+			}
+			// The carry is done: reopening carries nothing again.
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			l, err = OpenLog(path, LogOptions{Hub: priv.Public(), Logger: quietLog})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			if n := len(openedEvents(t, l, priv)); n != 0 {
+				t.Fatalf("%d events pending after reopening", n)
+			}
+		})
+	}
+}
+
+// With the sidecar lost as well, the fresh log starts past every event the
+// damaged one still shows, and carries them.
+func TestSalvageSidecarLost(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	priv, last, _ := makeLog(t, path)
+	if err := os.Remove(sidecarPath(path)); err != nil {
+		t.Fatal(err)
+	}
+	pgid, seqs := middleLeaf(t, path, 100)
+	damagePage(t, path, pgid)
+	l := openRecovered(t, path, priv)
+	if st, _ := l.Stats(); st.NextSeq <= last {
+		t.Fatalf("fresh log starts at %d, after a log that used %d", st.NextSeq, last)
+	}
+	got := openedEvents(t, l, priv)
+	for seq := uint64(101); seq <= last; seq++ {
+		if _, ok := got[seq]; !ok && !seqs[seq] {
+			t.Fatalf("pending event %d not carried over", seq)
+		}
+	}
+}
+
+// A carry cut short (the process died) is done again at the next open,
+// without duplicates; after maxSalvageTries it is given up, the damaged
+// file kept.
+func TestSalvageResumed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	priv, _, _ := makeLog(t, path)
+	damagePage(t, path, func() uint64 { p, _ := middleLeaf(t, path, 100); return p }())
+	l, err := OpenLog(path, LogOptions{Hub: priv.Public(), Logger: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := openedEvents(t, l, priv)
+	if len(want) < 150 {
+		t.Fatalf("only %d events carried over at the recovery", len(want))
+	}
+	aside := l.Recovery().Aside
+	below := l.next
+	l.Close()
+
+	// Put the file back as a carry cut short after its first batch would
+	// leave it: the mark, some events, the acknowledgement not yet moved.
+	cutShort := func(tries uint32) {
+		db, err := bolt.Open(path, 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		err = db.Update(func(tx *bolt.Tx) error {
+			meta := tx.Bucket(bucketMeta)
+			if err := meta.Put(keySalvage, []byte(filepath.Base(aside))); err != nil {
+				return err
+			}
+			if err := meta.Put(keySalvageTries, u32(tries)); err != nil {
+				return err
+			}
+			if err := meta.Put(keyAcked, u64(below-1)); err != nil {
+				return err
+			}
+			events := tx.Bucket(bucketEvents)
+			for seq := range want {
+				if seq%2 == 0 {
+					if err := events.Delete(u64(seq)); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cutShort(1)
+	l, err = OpenLog(path, LogOptions{Hub: priv.Public(), Logger: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := openedEvents(t, l, priv)
+	if len(got) != len(want) {
+		t.Fatalf("resumed carry: %d events, want %d", len(got), len(want))
+	}
+	for seq, ev := range want {
+		if got[seq].Wall != ev.Wall {
+			t.Fatalf("event %d differs after the resumed carry", seq)
+		}
+	}
+	l.Close()
+
+	cutShort(maxSalvageTries)
+	l, err = OpenLog(path, LogOptions{Hub: priv.Public(), Logger: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if got := openedEvents(t, l, priv); len(got) != 0 {
+		// The half carried are below the acknowledgement: not pending.
+		t.Fatalf("%d events pending after giving up", len(got))
+	}
+	if _, err := os.Stat(aside); err != nil {
+		t.Fatalf("the damaged log is gone after giving up: %v", err)
+	}
+	err = l.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMeta).Get(keySalvage) != nil {
+			t.Error("the mark is still there after giving up")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// FuzzRescue reads arbitrary bytes as damaged logs: it never panics, every
+// leaf it keeps reads again, the next sequence is past every event in them,
+// and segment headers have their size.
+func FuzzRescue(f *testing.F) {
+	dir := f.TempDir()
+	path := filepath.Join(dir, "seed.db")
+	l, err := OpenLog(path, LogOptions{Hub: mustHub(f), Logger: quietLog})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for i := range 40 {
+		if _, err := l.Append(&scanner.Event{Wall: recBase.Add(time.Duration(i) * time.Second).UnixNano(), Allow: true}); err != nil {
+			f.Fatal(err)
+		}
+	}
+	l.Close()
+	seed, err := os.ReadFile(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	// Keep the used pages only: fuzzing 1 MiB of zeros finds little.
+	f.Add(seed[:8*4096])
+	f.Add(seed[:2*4096])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := rescueFrom(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			return
+		}
+		for _, ref := range r.leaves {
+			_, es, err := r.read(ref)
+			if err != nil {
+				t.Fatalf("a leaf the walk kept fails to read again: %v", err)
+			}
+			for _, e := range es {
+				if isEvent(e.k, e.v, e.flags) && binary.BigEndian.Uint64(e.k) >= r.next {
+					t.Fatalf("event %x at or past the next sequence %d", e.k, r.next)
+				}
+			}
+		}
+		for _, hdr := range r.segments {
+			if len(hdr) != seal.HeaderSize {
+				t.Fatalf("segment header of %d bytes", len(hdr))
+			}
+		}
+	})
+}
+
+func mustHub(t testing.TB) seal.PublicKey {
+	priv, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return priv.Public()
+}
+
+// With a retention, carried events the hub acknowledged are kept and
+// counted as retained, the others as pending.
+func TestSalvageStatsWithRetention(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	priv, last, _ := makeLog(t, path)
+	markUnfinished(t, path)
+	l, err := OpenLog(path, LogOptions{Hub: priv.Public(), Logger: quietLog, Retention: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for range 3 {
+		if _, err := l.Append(&scanner.Event{Wall: recBase.Add(time.Hour).UnixNano()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Ack(last - 50); err != nil {
+		t.Fatal(err)
+	}
+	st, err := l.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 101..last-50 retained; last-49..last and the 3 new ones pending.
+	if st.Retained != last-50-100 || st.Pending != 50+3 || uint64(len(openedEvents(t, l, priv))) != st.Pending {
+		t.Fatalf("retained %d, pending %d", st.Retained, st.Pending)
+	}
+	seq := st.NextSeq - 2 // acknowledge into the fresh log's own events
+	if err := l.Ack(seq); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ = l.Stats(); st.Retained != last-100+2 || st.Pending != 1 {
+		t.Fatalf("after an ack through %d: retained %d, pending %d", seq, st.Retained, st.Pending)
+	}
+}
