@@ -112,23 +112,68 @@ func listenControl(path string) (net.Listener, error) {
 	return ln, nil
 }
 
-// checkPrivateDir accepts a folder owned by this user or root that no
-// group or other user can write.
+// checkPrivateDir accepts a private folder (privateDirOwner) owned by this
+// user or root.
 func checkPrivateDir(dir string) error {
-	fi, err := os.Stat(dir)
+	owner, err := privateDirOwner(dir)
 	if err != nil {
 		return err
 	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%s is not a folder", dir)
-	}
-	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("folder %s is writable by other users (mode %v); give the socket a folder of its own", dir, fi.Mode().Perm())
-	}
-	if uid, ok := fileOwner(fi); ok && uid != 0 && uid != os.Getuid() {
-		return fmt.Errorf("folder %s belongs to user %d", dir, uid)
+	if owner >= 0 && !sameUserOrRoot(owner) {
+		return fmt.Errorf("folder %s belongs to user %d", dir, owner)
 	}
 	return nil
+}
+
+// privateDirOwner returns the owner of dir (-1 where files have none) if
+// no group or other user can write it, and none can change the way to it:
+// every folder above it, as named and with links resolved, is writable
+// only by its owner (or sticky, as /tmp, where no one else can rename what
+// is in it), and belongs to root, this user or dir's owner. Otherwise
+// someone could swap the folder, or one above it, for their own and sit
+// between the daemon and its commands.
+func privateDirOwner(dir string) (int, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return 0, err
+	}
+	if !fi.IsDir() {
+		return 0, fmt.Errorf("%s is not a folder", dir)
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return 0, fmt.Errorf("folder %s is writable by other users (mode %v); give the socket a folder of its own", dir, fi.Mode().Perm())
+	}
+	owner, ok := fileOwner(fi)
+	if !ok {
+		owner = -1
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return 0, err
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range []string{abs, real} {
+		for up := filepath.Dir(p); ; up = filepath.Dir(up) {
+			fi, err := os.Lstat(up)
+			if err != nil {
+				return 0, err
+			}
+			uid, ok := fileOwner(fi)
+			if ok && uid != owner && !sameUserOrRoot(uid) {
+				return 0, fmt.Errorf("folder %s, above %s, belongs to user %d", up, dir, uid)
+			}
+			if fi.IsDir() && fi.Mode().Perm()&0o022 != 0 && fi.Mode()&os.ModeSticky == 0 {
+				return 0, fmt.Errorf("folder %s, above %s, is writable by other users (mode %v)", up, dir, fi.Mode().Perm())
+			}
+			if up == filepath.Dir(up) {
+				break
+			}
+		}
+	}
+	return owner, nil
 }
 
 // serve answers connections until ctx ends, then closes the listener (which
@@ -350,13 +395,14 @@ func checkServer(c net.Conn, path string) error {
 	if sameUserOrRoot(uid) {
 		return nil
 	}
-	dir := filepath.Dir(path)
-	if fi, err := os.Stat(dir); err == nil && checkPrivateDir(dir) == nil {
-		if owner, ok := fileOwner(fi); ok && owner == uid {
-			return nil
-		}
+	owner, err := privateDirOwner(filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("control socket %s: served by user %d, in a folder that is not private: %w", path, uid, err)
 	}
-	return fmt.Errorf("control socket %s: served by user %d, not this user, root or the owner of its folder", path, uid)
+	if owner != uid {
+		return fmt.Errorf("control socket %s: served by user %d, not this user, root or the owner of its folder", path, uid)
+	}
+	return nil
 }
 
 // controlAnswerWait bounds how long a client waits for an answer: an
