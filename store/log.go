@@ -123,16 +123,6 @@ func OpenLog(path string, opt LogOptions) (*Log, error) {
 		return nil, err
 	}
 	l.db, l.check, l.recovery, l.side = o.db, o.check, o.recovery, o.side
-	// Carry over what a damaged log moved aside still holds (now, or
-	// again after an open cut short while doing it). A failure leaves the
-	// damaged file as it is and the fresh log working.
-	carried, err := carryOver(l.db, path, opt.Logger)
-	if err != nil {
-		opt.Logger.Error("store: could not carry events over from a damaged log; the next open tries again", "err", err)
-	}
-	if l.recovery != nil {
-		l.recovery.Carried = carried
-	}
 	if err := l.load(); err != nil {
 		closeQuietly(l.db)
 		// The open failed without a crash: do not count it against the
@@ -140,6 +130,18 @@ func OpenLog(path string, opt LogOptions) (*Log, error) {
 		l.side.attempts = max(l.side.attempts, 1) - 1
 		_ = writeSidecar(sidecarPath(path), &l.side)
 		return nil, fmt.Errorf("open event log: %w", err)
+	}
+	// Carry over what a damaged log moved aside still holds (now, or
+	// again after an open cut short while doing it). It runs once the open
+	// is settled, so a carry that crashes the process is not taken for a
+	// file that does. A failure leaves the damaged file as it is and the
+	// fresh log working.
+	carried, err := l.carry()
+	if err != nil {
+		opt.Logger.Error("store: could not carry events over from a damaged log; the next open tries again", "err", err)
+	}
+	if l.recovery != nil {
+		l.recovery.Carried = carried
 	}
 	l.floorKick, l.floorDone = make(chan struct{}, 1), make(chan struct{})
 	go l.saveFloors()
@@ -900,12 +902,14 @@ func (l *Log) Stats() (LogStats, error) {
 				s.Retained++
 			}
 		}
-		if from := max(s.AckedThrough, below-min(below, 1)); s.NextSeq-1 > from {
-			s.Pending += s.NextSeq - 1 - from
-		}
+		// The log's own: from its first event still there to the last.
 		if k, _ := c.Seek(u64(below)); k != nil {
-			if first := binary.BigEndian.Uint64(k); first <= s.AckedThrough {
-				s.Retained += s.AckedThrough - first + 1
+			first := binary.BigEndian.Uint64(k)
+			if from := max(s.AckedThrough+1, first); s.NextSeq > from {
+				s.Pending += s.NextSeq - from
+			}
+			if first <= s.AckedThrough {
+				s.Retained += min(s.AckedThrough, s.NextSeq-1) - first + 1
 			}
 		}
 		if k, v := events.Cursor().Seek(u64(s.AckedThrough + 1)); k != nil && len(v) >= 8 {

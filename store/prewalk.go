@@ -68,6 +68,7 @@ type boltMeta struct {
 type walker struct {
 	f        io.ReaderAt
 	size     int64
+	read     int64 // bytes read so far
 	pageSize int64
 	hwm      uint64
 	seen     []uint64 // bitset of pages reached
@@ -78,6 +79,7 @@ func (w *walker) readAt(n, off int64) ([]byte, error) {
 		return nil, corrupt("read of %d bytes at %d past the end of the file (%d bytes)", n, off, w.size)
 	}
 	b := make([]byte, n)
+	w.read += n
 	if _, err := w.f.ReadAt(b, off); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}

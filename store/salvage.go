@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -38,15 +37,26 @@ var (
 	keySalvage      = []byte("salvage")       // base name of the damaged file being carried over
 	keySalvageTries = []byte("salvage.tries") // uint32: carries begun
 	keySalvageBelow = []byte("salvage.below") // uint64: events below this came from a damaged log
+	keySalvageDone  = []byte("salvage.done")  // uint64: events of the damaged log looked at so far
+)
+
+// salvageBatch is how many events the carry puts in one transaction;
+// afterCarryBatch, when set (by tests), runs after each.
+var (
+	salvageBatch    = 1024
+	afterCarryBatch func()
 )
 
 const (
 	maxSalvageTries = 3
-	salvageBatch    = 1024 // events per transaction
 	// maxSalvageSeq bounds the sequences read from a damaged file: a
 	// damaged key must not push the fresh log's counter near its end. A
 	// gate logging ten events a second reaches it in 900,000 years.
 	maxSalvageSeq = 1 << 48
+	// maxSalvageSpan bounds how far below the fresh log's first sequence
+	// events are carried (and the carry's bitmap of them, to 8 MiB): a
+	// log of 256 MiB holds a few million events.
+	maxSalvageSpan = 1 << 26
 )
 
 // leafRef is a leaf page of the damaged file's events bucket: its page id
@@ -66,8 +76,9 @@ type rescue struct {
 	ackedOK  bool
 	leaves   []leafRef // the events bucket's leaves, the newer tree's first
 	segments map[uint64][]byte
-	events   int // events found (counting a sequence once per tree)
-	skipped  int // damaged pages skipped
+	mark     string // the file the damaged log was still carrying from, if any
+	events   int    // events found (counting a sequence once per tree)
+	skipped  int    // damaged pages skipped
 }
 
 // elem is one element of a page: a branch's key and child, or a leaf's
@@ -102,6 +113,16 @@ func rescueLog(path string) (*rescue, error) {
 
 // rescueFrom reads what it can of a damaged log of size bytes in ra.
 func rescueFrom(ra io.ReaderAt, size int64) (*rescue, error) {
+	r, err := rescueTrees(ra, size)
+	if err != nil {
+		return nil, err
+	}
+	r.scan()
+	return r, nil
+}
+
+// rescueTrees reads the trees of both meta pages, and not the other pages.
+func rescueTrees(ra io.ReaderAt, size int64) (*rescue, error) {
 	r := &rescue{w: &walker{f: ra, size: size}, segments: map[uint64][]byte{}}
 	metas, err := r.metas()
 	if err != nil {
@@ -118,9 +139,9 @@ func rescueFrom(ra io.ReaderAt, size int64) (*rescue, error) {
 				if e.flags&flagBucketLeaf == 0 || len(e.v) < 16 {
 					continue
 				}
-				root, inline := ne.Uint64(e.v), []byte(nil)
-				if root == 0 {
-					inline = e.v[16:]
+				root, inline := ne.Uint64(e.v), r.inlineBucket(e.v)
+				if root == 0 && inline == nil {
+					continue
 				}
 				switch {
 				case bytes.Equal(e.k, bucketMeta):
@@ -133,8 +154,23 @@ func rescueFrom(ra io.ReaderAt, size int64) (*rescue, error) {
 			}
 		})
 	}
-	r.scan()
 	return r, nil
+}
+
+// maxOverflow is the most overflow pages a page of the log can have: a
+// leaf holding one event of the largest size. Bigger claims are damage,
+// and reading them would cost time and memory out of all proportion.
+func (r *rescue) maxOverflow() uint64 {
+	return uint64((pageHeaderSize+elementSize+8+8+seal.MaxMessage+seal.MaxOverhead)/r.w.pageSize) + 1
+}
+
+// inlineBucket returns the page of a bucket stored inside its parent's
+// leaf (bbolt does so only below a quarter of a page), or nil.
+func (r *rescue) inlineBucket(v []byte) []byte {
+	if len(v) <= 16 || ne.Uint64(v) != 0 || int64(len(v)) > r.w.pageSize/4+16 {
+		return nil
+	}
+	return v[16:]
 }
 
 func (r *rescue) Close() error {
@@ -147,10 +183,13 @@ func (r *rescue) Close() error {
 // scan reads every page of the file and keeps those that read as a leaf of
 // events or of segment headers and were not reached from a meta page: the
 // tree above them may be damaged (a branch page, both meta pages), and a
-// page freed by a later write may still hold an older copy of a leaf. An
-// event is sealed once under its sequence, so every copy of it is the
-// same; at worst, events the hub already acknowledged come back, and the
-// hub stores each sequence once.
+// page freed by a later write may still hold an older copy of a leaf. The
+// carry takes what the trees gave first, so a copy found here counts only
+// for a sequence the trees did not give. Such a copy is mostly the event
+// as committed; a commit that failed (a full disk, a torn write) may have
+// left another sealing of the sequence, which does not open at the hub or
+// is the event whose append failed. Events the hub already acknowledged
+// may come back too; the hub stores each sequence once.
 func (r *rescue) scan() {
 	reached := map[uint64]bool{}
 	for _, ref := range r.leaves {
@@ -170,14 +209,15 @@ func (r *rescue) scan() {
 		if err != nil {
 			continue
 		}
+		// The pages it overflows into are its own: read each once.
+		pgid += uint64(ne.Uint32(hdr[12:]))
 		events, segments := true, true
 		for _, e := range es {
 			events = events && isEvent(e.k, e.v, e.flags)
 			segments = segments && isSegment(e.k, e.v, e.flags)
 			// A small bucket lives inside its parent's leaf, as the
 			// segment headers of a log with few events do.
-			if e.flags&flagBucketLeaf != 0 && len(e.v) > 16 && ne.Uint64(e.v) == 0 {
-				in := leafRef{inline: e.v[16:]}
+			if in := (leafRef{inline: r.inlineBucket(e.v)}); e.flags&flagBucketLeaf != 0 && in.inline != nil {
 				switch {
 				case bytes.Equal(e.k, bucketEvents):
 					if flags, es, err := r.read(in); err == nil && flags == flagLeaf {
@@ -281,7 +321,7 @@ func (r *rescue) read(ref leafRef) (flags uint16, es []elem, err error) {
 			return 0, nil, err
 		}
 		overflow := uint64(ne.Uint32(hdr[12:]))
-		if ne.Uint64(hdr) != ref.pgid || ref.pgid+overflow >= r.w.hwm {
+		if ne.Uint64(hdr) != ref.pgid || ref.pgid+overflow >= r.w.hwm || overflow > r.maxOverflow() {
 			return 0, nil, fmt.Errorf("page %d: bad header", ref.pgid)
 		}
 		if buf, err = r.w.readAt(int64(overflow+1)*r.w.pageSize, int64(ref.pgid)*r.w.pageSize); err != nil {
@@ -328,6 +368,10 @@ func (r *rescue) read(ref leafRef) (flags uint16, es []elem, err error) {
 // win.
 func (r *rescue) meta(es []elem, newer bool) {
 	for _, e := range es {
+		if newer && bytes.Equal(e.k, keySalvage) && e.flags&flagBucketLeaf == 0 && len(e.v) > 0 && len(e.v) < 256 {
+			// The damaged log was itself still carrying from another.
+			r.mark = string(e.v)
+		}
 		if len(e.v) != 8 || e.flags&flagBucketLeaf != 0 {
 			continue
 		}
@@ -390,61 +434,117 @@ func salvageNext(aside string) uint64 {
 	return r.next
 }
 
-// carryOver copies the events of the damaged log the fresh log's meta
+// carry copies into the fresh log the events of the damaged log its meta
 // names (keySalvage) that the hub had not acknowledged, with their segment
-// headers, into the fresh log db, and deletes the mark. Events keep their
-// sequences, all below the fresh log's first; they become pending, and the
-// fresh log's acknowledgement moves down to just below them. It returns the
-// number of events carried.
-func carryOver(db *bolt.DB, path string, lg *slog.Logger) (int, error) {
-	var name string
-	if err := db.View(func(tx *bolt.Tx) error {
-		name = string(tx.Bucket(bucketMeta).Get(keySalvage))
-		return nil
-	}); err != nil || name == "" {
-		return 0, err
-	}
-	var tries uint32
-	var below uint64
-	err := db.Update(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
-		if v := meta.Get(keySalvageTries); len(v) == 4 {
-			tries = binary.BigEndian.Uint32(v)
-		}
-		if tries >= maxSalvageTries {
+// headers, and deletes the mark. Events keep their sequences, all below the
+// fresh log's first (keySalvageBelow); each batch moves the log's
+// acknowledgement down to just below its events in the same transaction,
+// so they are pending as soon as they are in. When the damaged log was
+// itself still carrying from another, that one is carried next. It runs
+// in OpenLog once the log is loaded, and returns how many events it put in.
+func (l *Log) carry() (int, error) {
+	total := 0
+	for hop := 0; hop < 4; hop++ {
+		var name string
+		var tries uint32
+		var below, done uint64
+		if err := l.db.View(func(tx *bolt.Tx) error {
+			meta := tx.Bucket(bucketMeta)
+			name = string(meta.Get(keySalvage))
+			if v := meta.Get(keySalvageTries); len(v) == 4 {
+				tries = binary.BigEndian.Uint32(v)
+			}
+			if v := meta.Get(keySalvageBelow); len(v) == 8 {
+				below = binary.BigEndian.Uint64(v)
+			}
+			if v := meta.Get(keySalvageDone); len(v) == 8 {
+				done = binary.BigEndian.Uint64(v)
+			}
 			return nil
+		}); err != nil || name == "" {
+			return total, err
 		}
-		var err error
-		if below, err = metaU64(meta, keySalvageBelow); err != nil {
+		aside := filepath.Join(filepath.Dir(l.path), filepath.Base(name))
+		if tries >= maxSalvageTries || below == 0 {
+			l.lg.Error("store: gave up carrying events over from a damaged log; it is kept as it was",
+				"aside", aside, "tries", tries)
+			return total, l.setMark("", 0, true)
+		}
+		// Count the try before it begins: a carry that crashes the
+		// process is not tried for ever.
+		if err := l.setMark(name, tries+1, false); err != nil {
+			return total, err
+		}
+		r, err := rescueLog(aside)
+		if err != nil {
+			l.lg.Error("store: nothing could be read from the damaged log", "aside", aside, "err", err)
+			return total, l.setMark("", 0, true)
+		}
+		n, err := l.carryFrom(r, below, done)
+		r.Close()
+		total += n
+		if err != nil {
+			// Not a crash: the next open tries again without counting
+			// this one (a full disk may have room by then).
+			_ = l.setMark(name, tries, false)
+			return total, err
+		}
+		l.lg.Error("store: carried the events a damaged log still held into the fresh one",
+			"aside", aside, "events", n, "found", r.events, "segments", len(r.segments), "damaged pages skipped", r.skipped)
+		next := ""
+		if r.mark != "" && filepath.Base(r.mark) != filepath.Base(name) {
+			next = r.mark
+		}
+		if err := l.setMark(next, 0, true); err != nil || next == "" {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// setMark sets the carry mark to name with tries, or deletes it; with
+// another file to begin (fresh), nothing of it is looked at yet.
+func (l *Log) setMark(name string, tries uint32, fresh bool) error {
+	return fullOr(l.update(l.hard, func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if name == "" || fresh {
+			if err := meta.Delete(keySalvageDone); err != nil {
+				return err
+			}
+		}
+		if name == "" {
+			if err := meta.Delete(keySalvage); err != nil {
+				return err
+			}
+			return meta.Delete(keySalvageTries)
+		}
+		if err := meta.Put(keySalvage, []byte(name)); err != nil {
 			return err
 		}
-		return meta.Put(keySalvageTries, u32(tries+1))
-	})
-	if err != nil {
-		return 0, fullOr(err)
-	}
-	aside := filepath.Join(filepath.Dir(path), name)
-	if tries >= maxSalvageTries {
-		lg.Error("store: gave up carrying events over from a damaged log; it is kept as it was",
-			"aside", aside, "tries", tries)
-		return 0, clearSalvage(db, false, 0)
-	}
-	r, err := rescueLog(aside)
-	if err != nil {
-		lg.Error("store: nothing could be read from the damaged log", "aside", aside, "err", err)
-		return 0, clearSalvage(db, false, 0)
-	}
-	defer r.Close()
+		return meta.Put(keySalvageTries, u32(tries))
+	}))
+}
+
+// carryFrom copies what r found into the log: the segment headers below
+// below, then the events after r's acknowledgement and below below, in
+// batches, packed as Append packs them and within MaxSize. It skips the
+// first done of those events: a carry cut short looked at them already
+// (reading the same file, unchanged, gives them in the same order), and
+// the hub may have acknowledged and so deleted them since.
+func (l *Log) carryFrom(r *rescue, below, done uint64) (int, error) {
 	from := uint64(0)
 	if r.ackedOK {
 		from = r.acked
 	}
 	// Segment headers first: every carried event needs its own. An event
-	// with no header at or below it cannot be opened by anyone, and would
-	// leave the log with an event it cannot send; it stays behind.
+	// with no header at or below it cannot be opened by anyone and would
+	// leave the log with an event it cannot send; it stays behind. (An
+	// event whose own header was lost gets the one before it, and does
+	// not open at the hub.)
 	firstSeg := uint64(math.MaxUint64)
-	err = db.Update(func(tx *bolt.Tx) error {
+	err := l.update(l.soft, func(tx *bolt.Tx) error {
 		segs := tx.Bucket(bucketSegments)
+		segs.FillPercent = 1.0
 		for seq, hdr := range r.segments {
 			if seq < below {
 				if err := segs.Put(u64(seq), hdr); err != nil {
@@ -458,29 +558,58 @@ func carryOver(db *bolt.DB, path string, lg *slog.Logger) (int, error) {
 	if err != nil {
 		return 0, fullOr(fmt.Errorf("carry over segment headers: %w", err))
 	}
-	carried, lowest := 0, below
+	// Each sequence is carried once, from the first source that gives
+	// it (the newer tree, the older, the scan): a copy found later must
+	// not bring back an event the hub acknowledged (and the log deleted)
+	// after a carry cut short. The sequences a log can hold lie within
+	// maxSalvageSpan below the fresh log's first.
+	lo := max(from+1, below-min(below, maxSalvageSpan))
+	if lo >= below {
+		return 0, nil
+	}
+	taken := make([]uint64, (below-lo+63)/64)
+	carried, seen := 0, uint64(0)
 	var batch []elem
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		err := db.Update(func(tx *bolt.Tx) error {
+		put := 0
+		err := l.update(l.soft, func(tx *bolt.Tx) error {
+			put = 0
 			events := tx.Bucket(bucketEvents)
+			events.FillPercent = 1.0
+			lowest := uint64(math.MaxUint64)
 			for _, e := range batch {
-				// The newer tree's copy came first and stays; a carry
-				// cut short may have put it already.
+				// What came first stays: the newer tree's copy, or
+				// what a carry cut short put in already.
 				if events.Get(e.k) == nil {
 					if err := events.Put(e.k, e.v); err != nil {
 						return err
 					}
-					carried++
+					put++
 				}
 				lowest = min(lowest, binary.BigEndian.Uint64(e.k))
 			}
-			return nil
+			meta := tx.Bucket(bucketMeta)
+			if err := meta.Put(keySalvageDone, u64(seen)); err != nil {
+				return err
+			}
+			acked, err := metaU64(meta, keyAcked)
+			if err != nil || acked < lowest {
+				return err
+			}
+			return meta.Put(keyAcked, u64(lowest-1))
 		})
+		if err != nil {
+			return fullOr(fmt.Errorf("carry over events: %w", err))
+		}
+		carried += put
 		batch = batch[:0]
-		return err
+		if afterCarryBatch != nil {
+			afterCarryBatch()
+		}
+		return nil
 	}
 	for _, ref := range r.leaves {
 		flags, es, err := r.read(ref)
@@ -489,47 +618,30 @@ func carryOver(db *bolt.DB, path string, lg *slog.Logger) (int, error) {
 		}
 		for _, e := range es {
 			seq := binary.BigEndian.Uint64(e.k)
-			if !isEvent(e.k, e.v, e.flags) || seq <= from || seq >= below || seq < firstSeg {
+			if !isEvent(e.k, e.v, e.flags) || seq < lo || seq >= below || seq < firstSeg {
+				continue
+			}
+			bit := seq - lo
+			if taken[bit/64]&(1<<(bit%64)) != 0 {
+				continue
+			}
+			taken[bit/64] |= 1 << (bit % 64)
+			if seen++; seen <= done {
 				continue
 			}
 			batch = append(batch, elem{k: bytes.Clone(e.k), v: bytes.Clone(e.v)})
 			if len(batch) == salvageBatch {
 				if err := flush(); err != nil {
-					return carried, fullOr(fmt.Errorf("carry over events: %w", err))
+					return carried, err
 				}
 			}
 		}
 	}
 	if err := flush(); err != nil {
-		return carried, fullOr(fmt.Errorf("carry over events: %w", err))
-	}
-	if err := clearSalvage(db, lowest < below, lowest-1); err != nil {
 		return carried, err
 	}
-	lg.Error("store: carried the events a damaged log still held into the fresh one",
-		"aside", aside, "events", carried, "found", r.events, "segments", len(r.segments), "damaged pages skipped", r.skipped)
-	return carried, nil
-}
-
-// clearSalvage deletes the mark; when events were carried, it also moves
-// the acknowledgement down to acked, just below the lowest of them, so
-// that they are pending.
-func clearSalvage(db *bolt.DB, carried bool, acked uint64) error {
-	err := db.Update(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
-		for _, k := range [][]byte{keySalvage, keySalvageTries} {
-			if err := meta.Delete(k); err != nil {
-				return err
-			}
-		}
-		if !carried {
-			return nil
-		}
-		old, err := metaU64(meta, keyAcked)
-		if err != nil {
-			return err
-		}
-		return meta.Put(keyAcked, u64(min(old, acked)))
+	return carried, l.db.View(func(tx *bolt.Tx) (err error) {
+		l.acked, err = metaU64(tx.Bucket(bucketMeta), keyAcked)
+		return err
 	})
-	return fullOr(err)
 }

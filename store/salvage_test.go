@@ -3,7 +3,9 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -388,5 +390,263 @@ func TestSalvageStatsWithRetention(t *testing.T) {
 	}
 	if st, _ = l.Stats(); st.Retained != last-100+2 || st.Pending != 1 {
 		t.Fatalf("after an ack through %d: retained %d, pending %d", seq, st.Retained, st.Pending)
+	}
+}
+
+// fillLog appends events to a fresh log at path until it is full (or n
+// events, if n > 0) and returns the hub key and how many it holds.
+func fillLog(t *testing.T, path string, opt LogOptions, n int) (*seal.PrivateKey, int) {
+	t.Helper()
+	priv, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.Hub, opt.Logger = priv.Public(), quietLog
+	l, err := OpenLog(path, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	NoSyncForTest(l, true)
+	count := 0
+	for n <= 0 || count < n {
+		// Denied: the log then holds events only, no gate state.
+		_, err := l.Append(&scanner.Event{Wall: recBase.Add(time.Duration(count) * time.Second).UnixNano(), PassID: []byte{byte(count)}})
+		if errors.Is(err, ErrFull) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		count++
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return priv, count
+}
+
+// A full log, damaged, is carried whole into a fresh log of the same size
+// (the carry packs events as Append does). With less room, the carry puts
+// in what fits, all of it pending, and finishes at the next open with
+// room; the hub's acknowledgements of new events meanwhile lose nothing.
+func TestSalvageFullLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	const size = 4 << 20
+	priv, n := fillLog(t, path, LogOptions{MaxSize: size}, 0)
+	markUnfinished(t, path)
+	l, err := OpenLog(path, LogOptions{Hub: priv.Public(), Logger: quietLog, MaxSize: size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(openedEvents(t, l, priv)); got != n || l.Recovery().Carried != n {
+		t.Fatalf("carried %d (Recovery says %d) of a full log's %d", got, l.Recovery().Carried, n)
+	}
+	l.Close()
+
+	// Again, into a log a quarter the size.
+	path = filepath.Join(t.TempDir(), "events.db")
+	priv, n = fillLog(t, path, LogOptions{MaxSize: size}, 0)
+	markUnfinished(t, path)
+	l, err = OpenLog(path, LogOptions{Hub: priv.Public(), Logger: quietLog, MaxSize: size / 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := openedEvents(t, l, priv)
+	if len(part) == 0 || len(part) >= n || l.Recovery().Carried != len(part) {
+		t.Fatalf("carried %d (Recovery says %d) of %d into a quarter of the room", len(part), l.Recovery().Carried, n)
+	}
+	// Room for new events again once the hub has some, and the hub then
+	// acknowledges past the first new one.
+	var acked uint64
+	for s := range part {
+		acked = max(acked, s)
+	}
+	if err := l.Ack(acked); err != nil {
+		t.Fatal(err)
+	}
+	seq, err := l.Append(&scanner.Event{Wall: recBase.Add(time.Hour).UnixNano()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(&scanner.Event{Wall: recBase.Add(time.Hour).UnixNano()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Ack(seq); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	l, err = OpenLog(path, LogOptions{Hub: priv.Public(), Logger: quietLog, MaxSize: size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	rest := openedEvents(t, l, priv)
+	for s := range part {
+		if _, ok := rest[s]; ok {
+			t.Fatalf("event %d came back after the hub acknowledged it", s)
+		}
+	}
+	// Everything the hub has not acknowledged, and the new event after
+	// its acknowledgement.
+	if len(rest) != n-len(part)+1 {
+		t.Fatalf("%d pending after the carry finished, want %d", len(rest), n-len(part)+1)
+	}
+}
+
+// A carry cut short by a crash is finished at the next open, which finds
+// the fresh log sound (the crash is not taken for a damaged file); a carry
+// that crashes every time is given up after maxSalvageTries.
+func TestSalvageCrash(t *testing.T) {
+	if path := os.Getenv(envCarryChild); path != "" {
+		salvageBatch = 50
+		afterCarryBatch = func() { os.Exit(7) }
+		priv, err := seal.ParsePublicKey(os.Getenv(envCarryHub))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = OpenLog(path, LogOptions{Hub: priv, Logger: quietLog})
+		t.Fatalf("the carry finished: %v", err)
+	}
+	crash := func(t *testing.T, path string, hub seal.PublicKey) {
+		t.Helper()
+		exe, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(exe, "-test.run", "^TestSalvageCrash$")
+		if launcher := os.Getenv("CHECKPOINT_EXEC"); launcher != "" {
+			cmd = exec.Command(launcher, exe, "-test.run", "^TestSalvageCrash$")
+		}
+		cmd.Env = append(os.Environ(), envCarryChild+"="+path, envCarryHub+"="+hub.String())
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 7 {
+			t.Fatalf("the child did not stop after a batch: %v\n%s", err, out)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "events.db")
+	priv, last, _ := makeLog(t, path)
+	markUnfinished(t, path)
+	crash(t, path, priv.Public())
+	l, err := OpenLog(path, LogOptions{Hub: priv.Public(), Logger: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := l.Stats()
+	if l.Recovery() != nil || st.Recoveries != 1 {
+		t.Fatalf("the open after a crash in the carry: recovery %+v, %d recoveries", l.Recovery(), st.Recoveries)
+	}
+	if got := len(openedEvents(t, l, priv)); got != int(last)-100 {
+		t.Fatalf("%d events after the carry was finished, want %d", got, last-100)
+	}
+	l.Close()
+
+	path = filepath.Join(t.TempDir(), "events.db")
+	priv, _, _ = makeLog(t, path)
+	markUnfinished(t, path)
+	for range maxSalvageTries {
+		crash(t, path, priv.Public())
+	}
+	l, err = OpenLog(path, LogOptions{Hub: priv.Public(), Logger: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	// Each try put in one batch more, and then no more was tried.
+	if got := len(openedEvents(t, l, priv)); got != 3*50 {
+		t.Fatalf("%d events pending after the carry was given up, want three batches of 50", got)
+	}
+}
+
+const (
+	envCarryChild = "CHECKPOINT_STORE_CARRY_CHILD"
+	envCarryHub   = "CHECKPOINT_STORE_CARRY_HUB"
+)
+
+// The older meta page's tree gives back what a damaged page of the newer
+// one held; the acknowledgement is the newer meta's.
+func TestSalvageOlderTree(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	priv, last, _ := makeLog(t, path)
+	// The last commit acknowledges: the two meta pages then disagree.
+	l, err := OpenLog(path, LogOptions{Hub: priv.Public(), Logger: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Ack(200); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := f.Stat()
+	r, err := rescueTrees(f, fi.Size())
+	f.Close()
+	if err != nil || !r.ackedOK || r.acked != 200 || r.next != last+1 {
+		t.Fatalf("rescue of a sound log: acked %d (%v), next %d: %v", r.acked, r.ackedOK, r.next, err)
+	}
+
+	pgid, _ := eventsRoot(t, path)
+	damagePage(t, path, pgid)
+	f, err = os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err = rescueTrees(f, fi.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The older tree is the one before the acknowledgement: it still
+	// has the events through 200 (and its meta says 100).
+	seqs := map[uint64]bool{}
+	for _, ref := range r.leaves {
+		_, es, _ := r.read(ref)
+		for _, e := range es {
+			seqs[binary.BigEndian.Uint64(e.k)] = true
+		}
+	}
+	for s := uint64(101); s <= last; s++ {
+		if !seqs[s] {
+			t.Fatalf("event %d not in the older tree (%d events found)", s, len(seqs))
+		}
+	}
+	if !r.ackedOK || r.acked != 200 {
+		t.Fatalf("acknowledgement %d (%v): the newer tree's meta bucket is intact, and its value wins", r.acked, r.ackedOK)
+	}
+}
+
+// A hostile file cannot make the rescue read much more than the file:
+// every page claims to overflow to the end of the file and is refused only
+// once read whole (two elements with one key).
+func TestRescueHostileFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	makeLog(t, path)
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ps, pages = 4096, 512
+	b := make([]byte, pages*ps)
+	copy(b, good[:2*ps]) // the meta pages, pointing into the pages below
+	for pg := uint64(2); pg < pages; pg++ {
+		p := b[pg*ps:]
+		ne.PutUint64(p, pg)
+		ne.PutUint16(p[8:], flagLeaf)
+		ne.PutUint16(p[10:], 2)
+		ne.PutUint32(p[12:], uint32(pages-pg-1))
+		ne.PutUint32(p[20:], 32)
+		ne.PutUint32(p[24:], 1)
+		ne.PutUint32(p[36:], 16)
+		ne.PutUint32(p[40:], 1)
+	}
+	r, err := rescueFrom(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.w.read > 4*int64(len(b)) || len(r.leaves) != 0 {
+		t.Fatalf("read %d bytes of a %d-byte file, kept %d leaves", r.w.read, len(b), len(r.leaves))
 	}
 }
