@@ -26,16 +26,19 @@ var (
 )
 
 // childCommand re-executes the test binary with args. Under qemu-user
-// without binfmt_misc, set CHECKPOINT_EXEC to the emulator (for example
-// qemu-arm-static) so the child runs under it too.
+// without binfmt_misc, the child runs under the emulator named by
+// CHECKPOINT_QEMU_EXEC (as scripts/test.sh sets it) or CHECKPOINT_EXEC
+// (for example qemu-arm-static).
 func childCommand(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if launcher := os.Getenv("CHECKPOINT_EXEC"); launcher != "" {
-		return exec.Command(launcher, append([]string{exe}, args...)...)
+	for _, env := range []string{"CHECKPOINT_QEMU_EXEC", "CHECKPOINT_EXEC"} {
+		if launcher := os.Getenv(env); launcher != "" {
+			return exec.Command(launcher, append([]string{exe}, args...)...)
+		}
 	}
 	return exec.Command(exe, args...)
 }

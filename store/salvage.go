@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/checkpointgate/checkpoint/seal"
 	bolt "go.etcd.io/bbolt"
@@ -30,8 +31,9 @@ import (
 //
 // The fresh log records in its meta bucket which file it carries from
 // (keySalvage) before its first event is written; OpenLog carries and then
-// deletes the mark, so a carry cut short by a crash is done again at the
-// next open, at most maxSalvageTries times.
+// deletes the mark, so a carry cut short by a crash goes on at the next
+// open (given up after maxSalvageTries that put nothing in). A carry that
+// fails otherwise ends with what it put in: docs/store.md says why.
 
 var (
 	keySalvage      = []byte("salvage")       // base name of the damaged file being carried over
@@ -41,10 +43,11 @@ var (
 )
 
 // salvageBatch is how many events the carry puts in one transaction;
-// afterCarryBatch, when set (by tests), runs after each.
+// carryHook, when set (by tests), runs as a carry begins ("begin") and
+// after each transaction ("batch").
 var (
-	salvageBatch    = 1024
-	afterCarryBatch func()
+	salvageBatch = 1024
+	carryHook    func(stage string)
 )
 
 const (
@@ -77,6 +80,8 @@ type rescue struct {
 	leaves   []leafRef // the events bucket's leaves, the newer tree's first
 	segments map[uint64][]byte
 	mark     string // the file the damaged log was still carrying from, if any
+	floor    int64  // the newer meta's time floor (Unix ns), or 0
+	latest   int64  // the latest device time of an event found (Unix s), or 0
 	events   int    // events found (counting a sequence once per tree)
 	skipped  int    // damaged pages skipped
 }
@@ -375,6 +380,9 @@ func (r *rescue) meta(es []elem, newer bool) {
 		if len(e.v) != 8 || e.flags&flagBucketLeaf != 0 {
 			continue
 		}
+		if newer && bytes.Equal(e.k, keyFloor) {
+			r.floor = getI64(e.v)
+		}
 		switch {
 		case bytes.Equal(e.k, keyNext) && binary.BigEndian.Uint64(e.v) <= maxSalvageSeq:
 			r.next = max(r.next, binary.BigEndian.Uint64(e.v))
@@ -397,6 +405,7 @@ func (r *rescue) eventLeaf(ref leafRef, es []elem) {
 	for _, e := range es {
 		if isEvent(e.k, e.v, e.flags) {
 			r.next = max(r.next, binary.BigEndian.Uint64(e.k)+1)
+			r.latest = max(r.latest, getI64(e.v))
 			n++
 		}
 	}
@@ -442,8 +451,27 @@ func salvageNext(aside string) uint64 {
 // so they are pending as soon as they are in. When the damaged log was
 // itself still carrying from another, that one is carried next. It runs
 // in OpenLog once the log is loaded, and returns how many events it put in.
-func (l *Log) carry() (int, error) {
-	total := 0
+func (l *Log) carry() (total int, err error) {
+	defer func() {
+		// The carry moved the acknowledgement down and may have raised
+		// the time floor: the log's own copies follow.
+		if rerr := l.db.View(func(tx *bolt.Tx) error {
+			meta := tx.Bucket(bucketMeta)
+			acked, err := metaU64(meta, keyAcked)
+			if err != nil {
+				return err
+			}
+			floor, err := metaI64(meta, keyFloor)
+			if err != nil {
+				return err
+			}
+			l.acked = acked
+			l.floor.Store(max(l.floor.Load(), floor))
+			return nil
+		}); err == nil {
+			err = rerr
+		}
+	}()
 	for hop := 0; hop < 4; hop++ {
 		var name string
 		var tries uint32
@@ -475,6 +503,9 @@ func (l *Log) carry() (int, error) {
 		if err := l.setMark(name, tries+1, false); err != nil {
 			return total, err
 		}
+		if carryHook != nil {
+			carryHook("begin")
+		}
 		r, err := rescueLog(aside)
 		if err != nil {
 			l.lg.Error("store: nothing could be read from the damaged log", "aside", aside, "err", err)
@@ -484,9 +515,13 @@ func (l *Log) carry() (int, error) {
 		r.Close()
 		total += n
 		if err != nil {
-			// Not a crash: the next open tries again without counting
-			// this one (a full disk may have room by then).
-			_ = l.setMark(name, tries, false)
+			// Not a crash (a full disk, an I/O error). The log is about
+			// to be used, and a carry must not stay unfinished while
+			// the hub acknowledges new events past the carried ones:
+			// what is in stays, the rest stays in the damaged file.
+			l.lg.Error("store: could not carry every event over from a damaged log; the rest stay in it",
+				"aside", aside, "events", n, "err", err)
+			_ = l.setMark("", 0, true)
 			return total, err
 		}
 		l.lg.Error("store: carried the events a damaged log still held into the fresh one",
@@ -500,6 +535,33 @@ func (l *Log) carry() (int, error) {
 		}
 	}
 	return total, nil
+}
+
+// salvageFloor returns the time floor (Unix ns) a damaged log vouches
+// for, or 0. Its meta's floor and its latest event's device time are
+// plain bytes, unchecked: a flipped bit could put the floor centuries
+// ahead and stop the gate. So a value counts only when the sidecar's floor
+// (checksummed, at most ten minutes behind) is within an hour below it,
+// or, with the sidecar lost, when the two agree within an hour.
+func salvageFloor(r *rescue, side int64) int64 {
+	const slack = int64(time.Hour)
+	latest := int64(0)
+	if r.latest > 0 && r.latest < math.MaxInt64/int64(time.Second) {
+		latest = r.latest * int64(time.Second)
+	}
+	if side > 0 {
+		floor := int64(0)
+		for _, c := range []int64{r.floor, latest} {
+			if c > side && c <= side+slack {
+				floor = max(floor, c)
+			}
+		}
+		return floor
+	}
+	if r.floor > 0 && latest > 0 && max(r.floor, latest)-min(r.floor, latest) <= slack {
+		return min(r.floor, latest)
+	}
+	return 0
 }
 
 // setMark sets the carry mark to name with tries, or deletes it; with
@@ -542,7 +604,18 @@ func (l *Log) carryFrom(r *rescue, below, done uint64) (int, error) {
 	// event whose own header was lost gets the one before it, and does
 	// not open at the hub.)
 	firstSeg := uint64(math.MaxUint64)
+	floor := salvageFloor(r, l.side.floor)
 	err := l.update(l.soft, func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		old, err := metaI64(meta, keyFloor)
+		if err != nil {
+			return err
+		}
+		if floor > old {
+			if err := meta.Put(keyFloor, i64(floor)); err != nil {
+				return err
+			}
+		}
 		segs := tx.Bucket(bucketSegments)
 		segs.FillPercent = 1.0
 		for seq, hdr := range r.segments {
@@ -595,6 +668,11 @@ func (l *Log) carryFrom(r *rescue, below, done uint64) (int, error) {
 			if err := meta.Put(keySalvageDone, u64(seen)); err != nil {
 				return err
 			}
+			// Progress: only carries that crash before any count
+			// toward giving up.
+			if err := meta.Put(keySalvageTries, u32(1)); err != nil {
+				return err
+			}
 			acked, err := metaU64(meta, keyAcked)
 			if err != nil || acked < lowest {
 				return err
@@ -606,8 +684,8 @@ func (l *Log) carryFrom(r *rescue, below, done uint64) (int, error) {
 		}
 		carried += put
 		batch = batch[:0]
-		if afterCarryBatch != nil {
-			afterCarryBatch()
+		if carryHook != nil {
+			carryHook("batch")
 		}
 		return nil
 	}
