@@ -72,7 +72,7 @@ func eventsRoot(t *testing.T, path string) (pgid uint64, pageSize int) {
 
 // markUnfinished makes the log at path look like one whose last opens
 // never finished, so that the next open takes it for damaged.
-func markUnfinished(t *testing.T, path string) {
+func markUnfinished(t testing.TB, path string) {
 	t.Helper()
 	side, _, err := readSidecar(sidecarPath(path))
 	if err != nil {
@@ -142,7 +142,7 @@ func TestLogRecovery(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
-		"unfinished opens": markUnfinished,
+		"unfinished opens": func(t *testing.T, path string) { markUnfinished(t, path) },
 	}
 	for name, fn := range damage {
 		t.Run(name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -679,4 +680,74 @@ func TestRescueHostileFile(t *testing.T) {
 	if r.w.read > 4*int64(len(b)) || len(r.leaves) != 0 {
 		t.Fatalf("read %d bytes of a %d-byte file, kept %d leaves", r.w.read, len(b), len(r.leaves))
 	}
+}
+
+// BenchmarkRecoverCarry measures an open that finds a full log damaged
+// (here: its last opens never finished), moves it aside and carries its
+// events into a fresh log: the start-up a gate pays after a recovery.
+func BenchmarkRecoverCarry(b *testing.B) {
+	const size = 16 << 20
+	dir := b.TempDir()
+	pristine := filepath.Join(dir, "pristine.db")
+	priv, err := seal.GenerateKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := OpenLog(pristine, LogOptions{Hub: priv.Public(), Logger: quietLog, MaxSize: size})
+	if err != nil {
+		b.Fatal(err)
+	}
+	NoSyncForTest(l, true)
+	n := 0
+	for ; ; n++ {
+		// A typical allowed event; its gate state stays behind.
+		ev := &scanner.Event{Wall: recBase.Add(time.Duration(n) * time.Second).UnixNano(), Allow: true,
+			Site: "north-gate", Input: "camera0", Issuer: "district-7", PassID: binary.BigEndian.AppendUint64(nil, uint64(n)),
+			Household: []byte{byte(n)}, Holder: "WL 12-345", Status: scanner.Green, Reason: scanner.ReasonOK}
+		if _, err := l.Append(ev); errors.Is(err, ErrFull) {
+			break
+		} else if err != nil {
+			b.Fatal(err)
+		}
+	}
+	l.Close()
+	data, err := os.ReadFile(pristine)
+	if err != nil {
+		b.Fatal(err)
+	}
+	side, err := os.ReadFile(sidecarPath(pristine))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var carried int
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		path := filepath.Join(dir, fmt.Sprintf("events%d.db", i))
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(sidecarPath(path), side, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		markUnfinished(b, path)
+		b.StartTimer()
+		l, err := OpenLog(path, LogOptions{Hub: priv.Public(), Logger: quietLog, MaxSize: size})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		carried = l.Recovery().Carried
+		l.Close()
+		matches, _ := filepath.Glob(path + "*")
+		for _, m := range matches {
+			os.Remove(m)
+		}
+		b.StartTimer()
+	}
+	if carried != n {
+		b.Fatalf("carried %d of %d events", carried, n)
+	}
+	b.ReportMetric(float64(n), "events")
+	b.ReportMetric(float64(len(data))/float64(1<<20), "MiB")
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
