@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -208,6 +209,22 @@ func moveAside(path string, now time.Time) (string, error) {
 	return aside, nil
 }
 
+// newestAside returns the damaged file moveAside made last for path, or "".
+func newestAside(path string) string {
+	matches, _ := filepath.Glob(path + ".corrupt-*")
+	newest, key := "", ""
+	for _, m := range matches {
+		// "<time>" or "<time>-<n>": order by time, then n.
+		rest := strings.TrimPrefix(m, path+".corrupt-")
+		when, n, _ := strings.Cut(rest, "-")
+		k := fmt.Sprintf("%s%020s", when, n)
+		if k > key {
+			newest, key = m, k
+		}
+	}
+	return newest
+}
+
 func fileExists(path string) (bool, error) {
 	_, err := os.Lstat(path)
 	if err == nil {
@@ -307,6 +324,17 @@ func openFile(s openSpec) (*opened, error) {
 			salvaged = s.salvage(aside)
 		}
 		exists = false
+	} else if !exists && s.salvage != nil {
+		// No file, but a damaged one beside it: the process died after
+		// moving it aside and before the fresh file was in place (or
+		// someone removed the file). Take it up again.
+		if aside = newestAside(s.path); aside != "" {
+			s.logger.Error("store: no file, but a damaged one beside it; starting a fresh one that carries what it holds",
+				"file", s.what, "aside", aside)
+			if !found {
+				salvaged = s.salvage(aside)
+			}
+		}
 	}
 	if !exists {
 		err := createAtomic(s.path, s.opts, func(tx *bolt.Tx) error { return s.init(tx, side, salvaged, aside) })

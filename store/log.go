@@ -71,6 +71,7 @@ type Log struct {
 	next       uint64
 	acked      uint64
 	fullErrors uint64
+	markLive   bool // a carry mark could not be deleted at open: the next Ack deletes it
 	check      CheckResult
 	recovery   *Recovery
 
@@ -586,6 +587,13 @@ func (l *Log) Ack(through uint64) error {
 	now := l.now().UnixNano()
 	err := l.update(l.hard, func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
+		if l.markLive {
+			for _, k := range [][]byte{keySalvage, keySalvageTries, keySalvageDone} {
+				if err := meta.Delete(k); err != nil {
+					return err
+				}
+			}
+		}
 		if err := meta.Put(keyAcked, u64(through)); err != nil {
 			return err
 		}
@@ -602,7 +610,7 @@ func (l *Log) Ack(through uint64) error {
 	if err != nil {
 		return fullOr(fmt.Errorf("ack through %d: %w", through, err))
 	}
-	l.acked, l.next = through, next
+	l.acked, l.next, l.markLive = through, next, false
 	return nil
 }
 

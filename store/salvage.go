@@ -46,8 +46,9 @@ var (
 // carryHook, when set (by tests), runs as a carry begins ("begin") and
 // after each transaction ("batch").
 var (
-	salvageBatch = 1024
-	carryHook    func(stage string)
+	salvageBatch      = 1024
+	salvageBatchBytes = 4 << 20 // and at most this many bytes of events
+	carryHook         func(stage string)
 )
 
 const (
@@ -56,10 +57,6 @@ const (
 	// damaged key must not push the fresh log's counter near its end. A
 	// gate logging ten events a second reaches it in 900,000 years.
 	maxSalvageSeq = 1 << 48
-	// maxSalvageSpan bounds how far below the fresh log's first sequence
-	// events are carried (and the carry's bitmap of them, to 8 MiB): a
-	// log of 256 MiB holds a few million events.
-	maxSalvageSpan = 1 << 26
 )
 
 // leafRef is a leaf page of the damaged file's events bucket: its page id
@@ -166,7 +163,69 @@ func rescueTrees(ra io.ReaderAt, size int64) (*rescue, error) {
 // leaf holding one event of the largest size. Bigger claims are damage,
 // and reading them would cost time and memory out of all proportion.
 func (r *rescue) maxOverflow() uint64 {
-	return uint64((pageHeaderSize+elementSize+8+8+seal.MaxMessage+seal.MaxOverhead)/r.w.pageSize) + 1
+	// bbolt never splits a node of four elements or fewer, so a leaf can
+	// hold four events of the largest size.
+	return uint64((pageHeaderSize+4*(elementSize+8+8+seal.MaxMessage+seal.MaxOverhead))/r.w.pageSize) + 1
+}
+
+// maxKey bounds a key in the buckets the rescue reads (bucket names, meta
+// keys, sequences).
+const maxKey = 64
+
+// precheck checks the page pgid from a few small reads, before the page
+// is read whole: its header, its element table, every element inside the
+// page and every key in order. A damaged page claiming a long overflow
+// costs about one page of reading, not the length it claims.
+func (r *rescue) precheck(ref leafRef) (size int64, err error) {
+	if ref.pgid < 2 || ref.pgid >= r.w.hwm {
+		return 0, fmt.Errorf("page %d outside the file", ref.pgid)
+	}
+	off := int64(ref.pgid) * r.w.pageSize
+	head, err := r.w.readAt(min(r.w.pageSize, r.w.size-off), off)
+	if err != nil || len(head) < pageHeaderSize {
+		return 0, fmt.Errorf("page %d: unreadable", ref.pgid)
+	}
+	overflow := uint64(ne.Uint32(head[12:]))
+	flags, count := ne.Uint16(head[8:]), int64(ne.Uint16(head[10:]))
+	if ne.Uint64(head) != ref.pgid || ref.pgid+overflow >= r.w.hwm || overflow > r.maxOverflow() || (flags != flagBranch && flags != flagLeaf) {
+		return 0, fmt.Errorf("page %d: bad header", ref.pgid)
+	}
+	size = int64(overflow+1) * r.w.pageSize
+	table := pageHeaderSize + count*elementSize
+	if table > size {
+		return 0, fmt.Errorf("page %d: %d elements do not fit", ref.pgid, count)
+	}
+	if table > int64(len(head)) {
+		if head, err = r.w.readAt(table, off); err != nil {
+			return 0, err
+		}
+	}
+	prev := ref.lo
+	for i := range count {
+		at := pageHeaderSize + i*elementSize
+		b := head[at:]
+		var pos, ksize, vsize int64
+		if flags == flagBranch {
+			pos, ksize = int64(ne.Uint32(b[0:])), int64(ne.Uint32(b[4:]))
+		} else {
+			pos, ksize, vsize = int64(ne.Uint32(b[4:])), int64(ne.Uint32(b[8:])), int64(ne.Uint32(b[12:]))
+		}
+		start := at + pos
+		if ksize > maxKey || start+ksize+vsize > size {
+			return 0, fmt.Errorf("page %d: element %d outside the page", ref.pgid, i)
+		}
+		k := []byte(nil)
+		if start+ksize <= int64(len(head)) {
+			k = head[start : start+ksize]
+		} else if k, err = r.w.readAt(ksize, off+start); err != nil {
+			return 0, err
+		}
+		if c := bytes.Compare(prev, k); (i == 0 && prev != nil && c > 0) || (i > 0 && c >= 0) {
+			return 0, fmt.Errorf("page %d: keys out of order", ref.pgid)
+		}
+		prev = k
+	}
+	return size, nil
 }
 
 // inlineBucket returns the page of a bucket stored inside its parent's
@@ -318,18 +377,11 @@ func (r *rescue) tree(pgid uint64, inline []byte, depth int, lo, hi []byte, seen
 func (r *rescue) read(ref leafRef) (flags uint16, es []elem, err error) {
 	buf := ref.inline
 	if buf == nil {
-		if ref.pgid < 2 || ref.pgid >= r.w.hwm {
-			return 0, nil, fmt.Errorf("page %d outside the file", ref.pgid)
-		}
-		hdr, err := r.w.readAt(pageHeaderSize, int64(ref.pgid)*r.w.pageSize)
+		size, err := r.precheck(ref)
 		if err != nil {
 			return 0, nil, err
 		}
-		overflow := uint64(ne.Uint32(hdr[12:]))
-		if ne.Uint64(hdr) != ref.pgid || ref.pgid+overflow >= r.w.hwm || overflow > r.maxOverflow() {
-			return 0, nil, fmt.Errorf("page %d: bad header", ref.pgid)
-		}
-		if buf, err = r.w.readAt(int64(overflow+1)*r.w.pageSize, int64(ref.pgid)*r.w.pageSize); err != nil {
+		if buf, err = r.w.readAt(size, int64(ref.pgid)*r.w.pageSize); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -452,7 +504,20 @@ func salvageNext(aside string) uint64 {
 // itself still carrying from another, that one is carried next. It runs
 // in OpenLog once the log is loaded, and returns how many events it put in.
 func (l *Log) carry() (total int, err error) {
+	marked := false
 	defer func() {
+		if !marked {
+			return
+		}
+		// A log in use must not keep a mark: a later open would take
+		// the carry up again after the hub acknowledged new events.
+		// Only a crash leaves one, for the next open to finish.
+		if derr := l.setMark("", 0, true); derr != nil {
+			l.markLive = true
+			if err == nil {
+				err = derr
+			}
+		}
 		// The carry moved the acknowledgement down and may have raised
 		// the time floor: the log's own copies follow.
 		if rerr := l.db.View(func(tx *bolt.Tx) error {
@@ -492,6 +557,7 @@ func (l *Log) carry() (total int, err error) {
 		}); err != nil || name == "" {
 			return total, err
 		}
+		marked = true
 		aside := filepath.Join(filepath.Dir(l.path), filepath.Base(name))
 		if tries >= maxSalvageTries || below == 0 {
 			l.lg.Error("store: gave up carrying events over from a damaged log; it is kept as it was",
@@ -534,6 +600,7 @@ func (l *Log) carry() (total int, err error) {
 			return total, err
 		}
 	}
+	l.lg.Error("store: damaged logs carried one from another too many times; the rest stay as they are")
 	return total, nil
 }
 
@@ -631,18 +698,9 @@ func (l *Log) carryFrom(r *rescue, below, done uint64) (int, error) {
 	if err != nil {
 		return 0, fullOr(fmt.Errorf("carry over segment headers: %w", err))
 	}
-	// Each sequence is carried once, from the first source that gives
-	// it (the newer tree, the older, the scan): a copy found later must
-	// not bring back an event the hub acknowledged (and the log deleted)
-	// after a carry cut short. The sequences a log can hold lie within
-	// maxSalvageSpan below the fresh log's first.
-	lo := max(from+1, below-min(below, maxSalvageSpan))
-	if lo >= below {
-		return 0, nil
-	}
-	taken := make([]uint64, (below-lo+63)/64)
 	carried, seen := 0, uint64(0)
 	var batch []elem
+	batchBytes := 0
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -683,7 +741,7 @@ func (l *Log) carryFrom(r *rescue, below, done uint64) (int, error) {
 			return fullOr(fmt.Errorf("carry over events: %w", err))
 		}
 		carried += put
-		batch = batch[:0]
+		batch, batchBytes = batch[:0], 0
 		if carryHook != nil {
 			carryHook("batch")
 		}
@@ -696,19 +754,15 @@ func (l *Log) carryFrom(r *rescue, below, done uint64) (int, error) {
 		}
 		for _, e := range es {
 			seq := binary.BigEndian.Uint64(e.k)
-			if !isEvent(e.k, e.v, e.flags) || seq < lo || seq >= below || seq < firstSeg {
+			if !isEvent(e.k, e.v, e.flags) || seq <= from || seq >= below || seq < firstSeg {
 				continue
 			}
-			bit := seq - lo
-			if taken[bit/64]&(1<<(bit%64)) != 0 {
-				continue
-			}
-			taken[bit/64] |= 1 << (bit % 64)
 			if seen++; seen <= done {
 				continue
 			}
 			batch = append(batch, elem{k: bytes.Clone(e.k), v: bytes.Clone(e.v)})
-			if len(batch) == salvageBatch {
+			batchBytes += len(e.v)
+			if len(batch) >= salvageBatch || batchBytes >= salvageBatchBytes {
 				if err := flush(); err != nil {
 					return carried, err
 				}
