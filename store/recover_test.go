@@ -25,15 +25,8 @@ var recBase = time.Date(2026, 4, 1, 12, 0, 0, 0, time.UTC)
 // returns the hub key, the last sequence and the time floor.
 func makeLog(t *testing.T, path string) (priv *seal.PrivateKey, last uint64, floor time.Time) {
 	t.Helper()
-	priv, err := seal.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := OpenLog(path, LogOptions{Hub: priv.Public(), Logger: quietLog})
-	if err != nil {
-		t.Fatal(err)
-	}
-	NoSyncForTest(l, true)
+	l, priv := newTestLog(t, path, LogOptions{})
+	var err error
 	for i := range 300 {
 		ev := &scanner.Event{Wall: recBase.Add(time.Duration(i) * time.Second).UnixNano(), Allow: true, PassID: []byte{byte(i)}}
 		if last, err = l.Append(ev); err != nil {
@@ -50,6 +43,23 @@ func makeLog(t *testing.T, path string) (priv *seal.PrivateKey, last uint64, flo
 		t.Fatal(err)
 	}
 	return priv, last, floor
+}
+
+// newTestLog opens a new log at path for a new hub key, with opt's other
+// options, fsync off (the caller closes it).
+func newTestLog(t testing.TB, path string, opt LogOptions) (*Log, *seal.PrivateKey) {
+	t.Helper()
+	priv, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.Hub, opt.Logger = priv.Public(), quietLog
+	l, err := OpenLog(path, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	NoSyncForTest(l, true)
+	return l, priv
 }
 
 // eventsRoot returns the page of the events bucket's root.

@@ -427,16 +427,7 @@ func TestSalvageStatsWithRetention(t *testing.T) {
 // events, if n > 0) and returns the hub key and how many it holds.
 func fillLog(t *testing.T, path string, opt LogOptions, n int) (*seal.PrivateKey, int) {
 	t.Helper()
-	priv, err := seal.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt.Hub, opt.Logger = priv.Public(), quietLog
-	l, err := OpenLog(path, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	NoSyncForTest(l, true)
+	l, priv := newTestLog(t, path, opt)
 	count := 0
 	for n <= 0 || count < n {
 		// Denied: the log then holds events only, no gate state.
@@ -690,15 +681,7 @@ func BenchmarkRecoverCarry(b *testing.B) {
 	const size = 16 << 20
 	dir := b.TempDir()
 	pristine := filepath.Join(dir, "pristine.db")
-	priv, err := seal.GenerateKey()
-	if err != nil {
-		b.Fatal(err)
-	}
-	l, err := OpenLog(pristine, LogOptions{Hub: priv.Public(), Logger: quietLog, MaxSize: size})
-	if err != nil {
-		b.Fatal(err)
-	}
-	NoSyncForTest(l, true)
+	l, priv := newTestLog(b, pristine, LogOptions{MaxSize: size})
 	n := 0
 	for ; ; n++ {
 		// A typical allowed event; its gate state stays behind.
@@ -758,14 +741,7 @@ func BenchmarkRecoverCarry(b *testing.B) {
 func TestSalvageBigEvents(t *testing.T) {
 	for _, size := range []int{20 << 10, 40 << 10, 60 << 10} {
 		path := filepath.Join(t.TempDir(), "events.db")
-		priv, err := seal.GenerateKey()
-		if err != nil {
-			t.Fatal(err)
-		}
-		l, err := OpenLog(path, LogOptions{Hub: priv.Public(), Logger: quietLog})
-		if err != nil {
-			t.Fatal(err)
-		}
+		l, priv := newTestLog(t, path, LogOptions{})
 		for i := range 6 {
 			ev := &scanner.Event{Wall: recBase.Add(time.Duration(i) * time.Second).UnixNano(), Detail: strings.Repeat("x", size)}
 			if _, err := l.Append(ev); err != nil {
