@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -189,17 +188,22 @@ func syncFile(path string) error {
 	return err
 }
 
-// moveAside renames a damaged file to "<path>.corrupt-<UTC time>" (with a
-// counter if that exists) and syncs the directory. It never deletes.
-func moveAside(path string, now time.Time) (string, error) {
+// asideName returns a free name "<path>.corrupt-<UTC time>" (with a
+// counter if that exists) for a damaged file.
+func asideName(path string, now time.Time) string {
 	base := path + ".corrupt-" + now.UTC().Format("20060102T150405Z")
 	aside := base
 	for i := 1; ; i++ {
 		if _, err := os.Lstat(aside); errors.Is(err, fs.ErrNotExist) {
-			break
+			return aside
 		}
 		aside = fmt.Sprintf("%s-%d", base, i)
 	}
+}
+
+// moveAside renames a damaged file to aside and syncs the directory. It
+// never deletes.
+func moveAside(path, aside string) (string, error) {
 	if err := os.Rename(path, aside); err != nil {
 		return "", fmt.Errorf("move damaged file aside: %w", err)
 	}
@@ -209,20 +213,23 @@ func moveAside(path string, now time.Time) (string, error) {
 	return aside, nil
 }
 
-// newestAside returns the damaged file moveAside made last for path, or "".
-func newestAside(path string) string {
-	matches, _ := filepath.Glob(path + ".corrupt-*")
-	newest, key := "", ""
-	for _, m := range matches {
-		// "<time>" or "<time>-<n>": order by time, then n.
-		rest := strings.TrimPrefix(m, path+".corrupt-")
-		when, n, _ := strings.Cut(rest, "-")
-		k := fmt.Sprintf("%s%020s", when, n)
-		if k > key {
-			newest, key = m, k
-		}
+// carryPath is the file that names, while a damaged file is being moved
+// aside and the fresh one put in place, the damaged file the fresh one is
+// to carry from ("<path>.carry", the name alone).
+func carryPath(path string) string { return path + ".carry" }
+
+// pendingAside returns the damaged file named by path's carry file, if
+// the carry file and that file exist.
+func pendingAside(path string) string {
+	b, err := os.ReadFile(carryPath(path))
+	if err != nil || len(b) == 0 || len(b) > 255 {
+		return ""
 	}
-	return newest
+	aside := filepath.Join(filepath.Dir(path), filepath.Base(string(b)))
+	if ok, _ := fileExists(aside); !ok {
+		return ""
+	}
+	return aside
 }
 
 func fileExists(path string) (bool, error) {
@@ -311,9 +318,16 @@ func openFile(s openSpec) (*opened, error) {
 	var aside string
 	if problems != nil {
 		now := s.now()
-		var err error
-		aside, err = moveAside(s.path, now)
-		if err != nil {
+		aside = asideName(s.path, now)
+		if s.salvage != nil {
+			// Say where the damaged file goes before it goes: a crash
+			// before the fresh file is in place must not leave the
+			// next open with no file and no idea what to carry.
+			if err := WriteFileAtomic(carryPath(s.path), []byte(filepath.Base(aside))); err != nil {
+				return abandon(fullOr(fmt.Errorf("open %s: %w", s.what, err)))
+			}
+		}
+		if _, err := moveAside(s.path, aside); err != nil {
 			return abandon(fmt.Errorf("open %s: %w", s.what, err))
 		}
 		side.recoveries++
@@ -325,15 +339,14 @@ func openFile(s openSpec) (*opened, error) {
 		}
 		exists = false
 	} else if !exists && s.salvage != nil {
-		// No file, but a damaged one beside it: the process died after
-		// moving it aside and before the fresh file was in place (or
-		// someone removed the file). Take it up again.
-		if aside = newestAside(s.path); aside != "" {
-			s.logger.Error("store: no file, but a damaged one beside it; starting a fresh one that carries what it holds",
+		// No file, and the carry file names a damaged one: the process
+		// died after moving it aside and before the fresh file was in
+		// place. Take it up again; its sequences count even with a
+		// sidecar (this open rewrote it, and it may have been lost).
+		if aside = pendingAside(s.path); aside != "" {
+			s.logger.Error("store: no file, but a damaged one moved aside for it; starting a fresh one that carries what it holds",
 				"file", s.what, "aside", aside)
-			if !found {
-				salvaged = s.salvage(aside)
-			}
+			salvaged = s.salvage(aside)
 		}
 	}
 	if !exists {
@@ -351,6 +364,15 @@ func openFile(s openSpec) (*opened, error) {
 		} else {
 			// Report what the check of the damaged file found.
 			o.check.OK, o.check.Problems = false, problems
+		}
+	}
+	if s.salvage != nil {
+		// The fresh file in place holds the carry mark itself (and a
+		// file that opened needs none): the carry file has done its
+		// work. Left behind, it would make a later open with the file
+		// removed carry the same damaged file again.
+		if err := os.Remove(carryPath(s.path)); err == nil {
+			_ = syncDir(filepath.Dir(s.path))
 		}
 	}
 	o.check.At = s.now()

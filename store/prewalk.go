@@ -69,6 +69,7 @@ type walker struct {
 	f        io.ReaderAt
 	size     int64
 	read     int64 // bytes read so far
+	budget   int64 // if > 0, reads past this many bytes fail
 	pageSize int64
 	hwm      uint64
 	seen     []uint64 // bitset of pages reached
@@ -77,6 +78,9 @@ type walker struct {
 func (w *walker) readAt(n, off int64) ([]byte, error) {
 	if off < 0 || n < 0 || off+n > w.size {
 		return nil, corrupt("read of %d bytes at %d past the end of the file (%d bytes)", n, off, w.size)
+	}
+	if w.budget > 0 && w.read+n > w.budget {
+		return nil, corrupt("read budget of %d bytes spent", w.budget)
 	}
 	b := make([]byte, n)
 	w.read += n

@@ -125,7 +125,9 @@ func rescueFrom(ra io.ReaderAt, size int64) (*rescue, error) {
 
 // rescueTrees reads the trees of both meta pages, and not the other pages.
 func rescueTrees(ra io.ReaderAt, size int64) (*rescue, error) {
-	r := &rescue{w: &walker{f: ra, size: size}, segments: map[uint64][]byte{}}
+	// A sound file is read some eight times over (two trees, the scan,
+	// the carry); a hostile one is stopped at twice that.
+	r := &rescue{w: &walker{f: ra, size: size, budget: 16*size + 1<<20}, segments: map[uint64][]byte{}}
 	metas, err := r.metas()
 	if err != nil {
 		return nil, err

@@ -672,6 +672,21 @@ func TestRescueHostileFile(t *testing.T) {
 	if r.w.read > 4*int64(len(b)) || len(r.leaves) != 0 {
 		t.Fatalf("read %d bytes of a %d-byte file, kept %d leaves", r.w.read, len(b), len(r.leaves))
 	}
+	// Pages whose element tables fill the whole overflow they claim,
+	// wrong from the first element: the read budget stops them.
+	for pg := uint64(2); pg < pages; pg++ {
+		p := b[pg*ps:]
+		ne.PutUint16(p[10:], 15000)
+		ne.PutUint32(p[12:], uint32(min(pages-pg-1, 60)))
+		ne.PutUint32(p[20:], 1<<30) // element 0 far outside the page
+	}
+	r, err = rescueFrom(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.w.read > r.w.budget || r.w.budget > 16*int64(len(b))+1<<20 {
+		t.Fatalf("read %d bytes of a %d-byte file (budget %d)", r.w.read, len(b), r.w.budget)
+	}
 }
 
 // BenchmarkRecoverCarry measures an open that finds a full log damaged
@@ -757,15 +772,27 @@ func TestSalvageBigEvents(t *testing.T) {
 	}
 }
 
-// A log that is missing beside a damaged copy (the process died between
-// moving the damaged log aside and putting the fresh one in place) is
-// started fresh from where the copy ends, carrying what it holds; with
-// the sidecar lost too, sequences still go on past it.
+// A log that is missing beside a damaged copy the carry file names (the
+// process died between moving the damaged log aside and putting the fresh
+// one in place) is started fresh carrying that copy; with the sidecar lost
+// too, sequences still go on past it. Other damaged copies, older by name
+// or not, are not taken up, nor is a copy whose carry was done.
 func TestSalvageMissingLog(t *testing.T) {
 	for _, sidecarLost := range []bool{false, true} {
 		path := filepath.Join(t.TempDir(), "events.db")
 		priv, last, _ := makeLog(t, path)
-		if err := os.Rename(path, path+".corrupt-20260401T120000Z"); err != nil {
+		// An older damaged log with a later name (the clock was ahead
+		// then), sealed to another hub: carrying it would show.
+		other := filepath.Join(t.TempDir(), "other.db")
+		makeLog(t, other)
+		if err := copyTo(path+".corrupt-20991231T000000Z", other); err != nil {
+			t.Fatal(err)
+		}
+		aside := path + ".corrupt-20260401T120000Z"
+		if err := os.WriteFile(carryPath(path), []byte(filepath.Base(aside)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(path, aside); err != nil {
 			t.Fatal(err)
 		}
 		if sidecarLost {
@@ -781,8 +808,35 @@ func TestSalvageMissingLog(t *testing.T) {
 		if got := len(openedEvents(t, l, priv)); got != int(last)-100 || st.NextSeq <= last {
 			t.Errorf("sidecar lost %v: %d events carried, next %d", sidecarLost, got, st.NextSeq)
 		}
+		if _, err := os.Stat(carryPath(path)); !os.IsNotExist(err) {
+			t.Errorf("carry file left: %v", err)
+		}
+		// The hub has everything; the log is removed (a reset). The
+		// next open starts empty: nothing is carried twice.
+		if err := l.Ack(st.NextSeq - 1); err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+		l, err = OpenLog(path, LogOptions{Hub: priv.Public(), Logger: quietLog})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(openedEvents(t, l, priv)); got != 0 {
+			t.Errorf("sidecar lost %v: %d events pending in a log started after a reset", sidecarLost, got)
+		}
 		l.Close()
 	}
+}
+
+func copyTo(to, from string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o600)
 }
 
 // Damaged logs carried one from another: the chain is followed a few
@@ -817,6 +871,9 @@ func TestSalvageChain(t *testing.T) {
 		prev = aside
 	}
 	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(carryPath(path), []byte(filepath.Base(prev)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	l, err := OpenLog(path, LogOptions{Hub: priv.Public(), Logger: quietLog})
