@@ -203,14 +203,14 @@ func asideName(path string, now time.Time) string {
 
 // moveAside renames a damaged file to aside and syncs the directory. It
 // never deletes.
-func moveAside(path, aside string) (string, error) {
+func moveAside(path, aside string) error {
 	if err := os.Rename(path, aside); err != nil {
-		return "", fmt.Errorf("move damaged file aside: %w", err)
+		return fmt.Errorf("move damaged file aside: %w", err)
 	}
 	if err := syncDir(filepath.Dir(path)); err != nil {
-		return "", fmt.Errorf("move damaged file aside: %w", err)
+		return fmt.Errorf("move damaged file aside: %w", err)
 	}
-	return aside, nil
+	return nil
 }
 
 // carryPath is the file that names, while a damaged file is being moved
@@ -327,7 +327,7 @@ func openFile(s openSpec) (*opened, error) {
 				return abandon(fullOr(fmt.Errorf("open %s: %w", s.what, err)))
 			}
 		}
-		if _, err := moveAside(s.path, aside); err != nil {
+		if err := moveAside(s.path, aside); err != nil {
 			return abandon(fmt.Errorf("open %s: %w", s.what, err))
 		}
 		side.recoveries++

@@ -133,13 +133,13 @@ func OpenLog(path string, opt LogOptions) (*Log, error) {
 		return nil, fmt.Errorf("open event log: %w", err)
 	}
 	// Carry over what a damaged log moved aside still holds (now, or
-	// again after an open cut short while doing it). It runs once the open
-	// is settled, so a carry that crashes the process is not taken for a
-	// file that does. A failure leaves the damaged file as it is and the
-	// fresh log working.
+	// again after a crash cut the last open's carry short). It runs once
+	// the open is settled, so a carry that crashes the process is not
+	// taken for a file that does. A failure leaves the damaged file as it
+	// is and the fresh log working.
 	carried, err := l.carry()
 	if err != nil {
-		opt.Logger.Error("store: could not carry events over from a damaged log; the next open tries again", "err", err)
+		opt.Logger.Error("store: could not carry every event over from a damaged log; the rest stay in it", "err", err)
 	}
 	if l.recovery != nil {
 		l.recovery.Carried = carried
@@ -235,7 +235,7 @@ func initLog(now func() time.Time) func(*bolt.Tx, sidecar, uint64, string) error
 			return nil
 		}
 		// Mark what the damaged log still holds for carrying over
-		// (carryOver), before this log's first event.
+		// (Log.carry), before this log's first event.
 		if err := meta.Put(keySalvage, []byte(filepath.Base(aside))); err != nil {
 			return err
 		}
@@ -588,10 +588,8 @@ func (l *Log) Ack(through uint64) error {
 	err := l.update(l.hard, func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if l.markLive {
-			for _, k := range [][]byte{keySalvage, keySalvageTries, keySalvageDone} {
-				if err := meta.Delete(k); err != nil {
-					return err
-				}
+			if err := deleteMark(meta); err != nil {
+				return err
 			}
 		}
 		if err := meta.Put(keyAcked, u64(through)); err != nil {

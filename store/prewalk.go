@@ -197,6 +197,28 @@ func (w *walker) page(pgid uint64, depth int, lo, hi []byte) ([]byte, error) {
 	return w.node(buf, pgid, depth, lo, hi)
 }
 
+// element reads entry i of the element table of a page with the given
+// flags (the table must be in page): where the element's key starts,
+// counted from the page's start, the key and value sizes (no value for a
+// branch), a leaf element's flags and a branch element's child.
+func element(page []byte, flags uint16, i int) (start, ksize, vsize uint64, eflags uint32, child uint64) {
+	at := pageHeaderSize + i*elementSize
+	e := page[at:]
+	if flags == flagBranch {
+		return uint64(at) + uint64(ne.Uint32(e[0:])), uint64(ne.Uint32(e[4:])), 0, 0, ne.Uint64(e[8:])
+	}
+	return uint64(at) + uint64(ne.Uint32(e[4:])), uint64(ne.Uint32(e[8:])), uint64(ne.Uint32(e[12:])), ne.Uint32(e[0:]), 0
+}
+
+// keyInOrder says whether k, the key of element i, comes after prev (the
+// key before it, or the lower bound from above for the first) and before
+// hi (nil: unbounded). Exactly as bbolt's check: a nil prev compares as an
+// empty key, and bounds only the first key when it came from above.
+func keyInOrder(i int, prev, k, hi []byte) bool {
+	c := bytes.Compare(prev, k)
+	return !((i == 0 && prev != nil && c > 0) || (i > 0 && c >= 0) || (hi != nil && bytes.Compare(k, hi) >= 0))
+}
+
 // node checks one branch or leaf page held in buf (a page read from the
 // file, or an inline bucket's page), as bbolt's own check would: elements
 // inside the page, keys in strict order within [lo, hi), children of a
@@ -211,27 +233,14 @@ func (w *walker) node(buf []byte, pgid uint64, depth int, lo, hi []byte) ([]byte
 	}
 	// key returns element i's key, and its value for a leaf.
 	key := func(i int) (k, v []byte, eflags uint32, err error) {
-		at := pageHeaderSize + i*elementSize
-		e := buf[at:]
-		var pos, ksize, vsize uint64
-		if flags == flagBranch {
-			pos, ksize = uint64(ne.Uint32(e[0:])), uint64(ne.Uint32(e[4:]))
-		} else {
-			eflags = ne.Uint32(e[0:])
-			pos, ksize, vsize = uint64(ne.Uint32(e[4:])), uint64(ne.Uint32(e[8:])), uint64(ne.Uint32(e[12:]))
-		}
-		start := uint64(at) + pos
+		start, ksize, vsize, eflags, _ := element(buf, flags, i)
 		if start+ksize+vsize > uint64(len(buf)) {
 			return nil, nil, 0, corrupt("page %d: element %d outside the page", pgid, i)
 		}
 		return buf[start : start+ksize], buf[start+ksize : start+ksize+vsize], eflags, nil
 	}
-	// inOrder checks key i against the key before it (prev) and hi.
-	// (Exactly as bbolt's check: a nil prev compares as an empty key, and
-	// bounds only the first key when it came from above.)
 	inOrder := func(i int, k, prev []byte) error {
-		c := bytes.Compare(prev, k)
-		if (i == 0 && prev != nil && c > 0) || (i > 0 && c >= 0) || (hi != nil && bytes.Compare(k, hi) >= 0) {
+		if !keyInOrder(i, prev, k, hi) {
 			return corrupt("page %d: key %d out of order", pgid, i)
 		}
 		return nil

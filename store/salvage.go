@@ -37,7 +37,7 @@ import (
 
 var (
 	keySalvage      = []byte("salvage")       // base name of the damaged file being carried over
-	keySalvageTries = []byte("salvage.tries") // uint32: carries begun
+	keySalvageTries = []byte("salvage.tries") // uint32: carries begun since the last that put events in
 	keySalvageBelow = []byte("salvage.below") // uint64: events below this came from a damaged log
 	keySalvageDone  = []byte("salvage.done")  // uint64: events of the damaged log looked at so far
 )
@@ -125,8 +125,8 @@ func rescueFrom(ra io.ReaderAt, size int64) (*rescue, error) {
 
 // rescueTrees reads the trees of both meta pages, and not the other pages.
 func rescueTrees(ra io.ReaderAt, size int64) (*rescue, error) {
-	// A sound file is read some eight times over (two trees, the scan,
-	// the carry); a hostile one is stopped at twice that.
+	// A sound file is read a few times over (two trees, the scan, the
+	// carry); a hostile one is stopped at 16 times its size.
 	r := &rescue{w: &walker{f: ra, size: size, budget: 16*size + 1<<20}, segments: map[uint64][]byte{}}
 	metas, err := r.metas()
 	if err != nil {
@@ -162,11 +162,10 @@ func rescueTrees(ra io.ReaderAt, size int64) (*rescue, error) {
 }
 
 // maxOverflow is the most overflow pages a page of the log can have: a
-// leaf holding one event of the largest size. Bigger claims are damage,
-// and reading them would cost time and memory out of all proportion.
+// leaf holding four events of the largest size (bbolt never splits a node
+// of four elements or fewer). Bigger claims are damage, and reading them
+// would cost time and memory out of all proportion.
 func (r *rescue) maxOverflow() uint64 {
-	// bbolt never splits a node of four elements or fewer, so a leaf can
-	// hold four events of the largest size.
 	return uint64((pageHeaderSize+4*(elementSize+8+8+seal.MaxMessage+seal.MaxOverhead))/r.w.pageSize) + 1
 }
 
@@ -203,26 +202,18 @@ func (r *rescue) precheck(ref leafRef) (size int64, err error) {
 		}
 	}
 	prev := ref.lo
-	for i := range count {
-		at := pageHeaderSize + i*elementSize
-		b := head[at:]
-		var pos, ksize, vsize int64
-		if flags == flagBranch {
-			pos, ksize = int64(ne.Uint32(b[0:])), int64(ne.Uint32(b[4:]))
-		} else {
-			pos, ksize, vsize = int64(ne.Uint32(b[4:])), int64(ne.Uint32(b[8:])), int64(ne.Uint32(b[12:]))
-		}
-		start := at + pos
-		if ksize > maxKey || start+ksize+vsize > size {
+	for i := range int(count) {
+		start, ksize, vsize, _, _ := element(head, flags, i)
+		if ksize > maxKey || start+ksize+vsize > uint64(size) {
 			return 0, fmt.Errorf("page %d: element %d outside the page", ref.pgid, i)
 		}
 		k := []byte(nil)
-		if start+ksize <= int64(len(head)) {
+		if start+ksize <= uint64(len(head)) {
 			k = head[start : start+ksize]
-		} else if k, err = r.w.readAt(ksize, off+start); err != nil {
+		} else if k, err = r.w.readAt(int64(ksize), off+int64(start)); err != nil {
 			return 0, err
 		}
-		if c := bytes.Compare(prev, k); (i == 0 && prev != nil && c > 0) || (i > 0 && c >= 0) {
+		if !keyInOrder(i, prev, k, nil) {
 			return 0, fmt.Errorf("page %d: keys out of order", ref.pgid)
 		}
 		prev = k
@@ -396,22 +387,13 @@ func (r *rescue) read(ref leafRef) (flags uint16, es []elem, err error) {
 	}
 	prev := ref.lo
 	for i := range count {
-		at := pageHeaderSize + i*elementSize
-		b := buf[at:]
 		var e elem
-		var pos, ksize, vsize uint64
-		if flags == flagBranch {
-			pos, ksize, e.child = uint64(ne.Uint32(b[0:])), uint64(ne.Uint32(b[4:])), ne.Uint64(b[8:])
-		} else {
-			e.flags, pos, ksize, vsize = ne.Uint32(b[0:]), uint64(ne.Uint32(b[4:])), uint64(ne.Uint32(b[8:])), uint64(ne.Uint32(b[12:]))
-		}
-		start := uint64(at) + pos
+		start, ksize, vsize, eflags, child := element(buf, flags, i)
 		if start+ksize+vsize > uint64(len(buf)) {
 			return 0, nil, errors.New("element outside its page")
 		}
-		e.k, e.v = buf[start:start+ksize], buf[start+ksize:start+ksize+vsize]
-		c := bytes.Compare(prev, e.k)
-		if (i == 0 && prev != nil && c > 0) || (i > 0 && c >= 0) || (ref.hi != nil && bytes.Compare(e.k, ref.hi) >= 0) {
+		e.k, e.v, e.flags, e.child = buf[start:start+ksize], buf[start+ksize:start+ksize+vsize], eflags, child
+		if !keyInOrder(i, prev, e.k, ref.hi) {
 			return 0, nil, errors.New("keys out of order")
 		}
 		prev = e.k
@@ -487,7 +469,8 @@ func (r *rescue) segmentLeaf(_ leafRef, es []elem) {
 
 // salvageNext reads the next sequence of a damaged log, as far as it can:
 // past the counter in its meta bucket and every event it still holds. It
-// is used only when the sidecar was lost too.
+// is used when the sidecar cannot say it (lost, or rewritten by an open
+// that found no log).
 func salvageNext(aside string) uint64 {
 	r, err := rescueLog(aside)
 	if err != nil {
@@ -564,7 +547,7 @@ func (l *Log) carry() (total int, err error) {
 		if tries >= maxSalvageTries || below == 0 {
 			l.lg.Error("store: gave up carrying events over from a damaged log; it is kept as it was",
 				"aside", aside, "tries", tries)
-			return total, l.setMark("", 0, true)
+			return total, nil // the deferred call deletes the mark
 		}
 		// Count the try before it begins: a carry that crashes the
 		// process is not tried for ever.
@@ -577,7 +560,7 @@ func (l *Log) carry() (total int, err error) {
 		r, err := rescueLog(aside)
 		if err != nil {
 			l.lg.Error("store: nothing could be read from the damaged log", "aside", aside, "err", err)
-			return total, l.setMark("", 0, true)
+			return total, nil
 		}
 		n, err := l.carryFrom(r, below, done)
 		r.Close()
@@ -586,19 +569,16 @@ func (l *Log) carry() (total int, err error) {
 			// Not a crash (a full disk, an I/O error). The log is about
 			// to be used, and a carry must not stay unfinished while
 			// the hub acknowledges new events past the carried ones:
-			// what is in stays, the rest stays in the damaged file.
-			l.lg.Error("store: could not carry every event over from a damaged log; the rest stay in it",
-				"aside", aside, "events", n, "err", err)
-			_ = l.setMark("", 0, true)
-			return total, err
+			// what is in stays, the rest stays in the damaged file
+			// (OpenLog logs it).
+			return total, fmt.Errorf("%d events carried from %s, then: %w", n, aside, err)
 		}
 		l.lg.Error("store: carried the events a damaged log still held into the fresh one",
 			"aside", aside, "events", n, "found", r.events, "segments", len(r.segments), "damaged pages skipped", r.skipped)
-		next := ""
-		if r.mark != "" && filepath.Base(r.mark) != filepath.Base(name) {
-			next = r.mark
+		if r.mark == "" || filepath.Base(r.mark) == filepath.Base(name) {
+			return total, nil
 		}
-		if err := l.setMark(next, 0, true); err != nil || next == "" {
+		if err := l.setMark(r.mark, 0, true); err != nil {
 			return total, err
 		}
 	}
@@ -638,16 +618,13 @@ func salvageFloor(r *rescue, side int64) int64 {
 func (l *Log) setMark(name string, tries uint32, fresh bool) error {
 	return fullOr(l.update(l.hard, func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
-		if name == "" || fresh {
+		if name == "" {
+			return deleteMark(meta)
+		}
+		if fresh {
 			if err := meta.Delete(keySalvageDone); err != nil {
 				return err
 			}
-		}
-		if name == "" {
-			if err := meta.Delete(keySalvage); err != nil {
-				return err
-			}
-			return meta.Delete(keySalvageTries)
 		}
 		if err := meta.Put(keySalvage, []byte(name)); err != nil {
 			return err
@@ -656,12 +633,22 @@ func (l *Log) setMark(name string, tries uint32, fresh bool) error {
 	}))
 }
 
+// deleteMark deletes the carry mark from the meta bucket.
+func deleteMark(meta *bolt.Bucket) error {
+	for _, k := range [][]byte{keySalvage, keySalvageTries, keySalvageDone} {
+		if err := meta.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // carryFrom copies what r found into the log: the segment headers below
 // below, then the events after r's acknowledgement and below below, in
 // batches, packed as Append packs them and within MaxSize. It skips the
-// first done of those events: a carry cut short looked at them already
-// (reading the same file, unchanged, gives them in the same order), and
-// the hub may have acknowledged and so deleted them since.
+// first done of those events: a carry cut short by a crash put them in
+// already (reading the same file, unchanged, gives them in the same
+// order).
 func (l *Log) carryFrom(r *rescue, below, done uint64) (int, error) {
 	from := uint64(0)
 	if r.ackedOK {
@@ -771,11 +758,5 @@ func (l *Log) carryFrom(r *rescue, below, done uint64) (int, error) {
 			}
 		}
 	}
-	if err := flush(); err != nil {
-		return carried, err
-	}
-	return carried, l.db.View(func(tx *bolt.Tx) (err error) {
-		l.acked, err = metaU64(tx.Bucket(bucketMeta), keyAcked)
-		return err
-	})
+	return carried, flush()
 }
