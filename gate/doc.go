@@ -20,8 +20,12 @@
 //
 // A camera sees the same code in many frames. The same pass (by pass ID, so
 // two images of one pass are one pass), or the same unreadable text, read
-// again at the same input within the policy's debounce window is one
-// decision: it is neither decided nor logged again.
+// again at the same input within the policy's debounce window of its last
+// sighting is one decision: it is neither decided nor logged again.
+//
+// Deciding and logging are one step across all inputs (decoding and the
+// outputs are not), so rules that count earlier passages — a household's
+// quota, anti-passback — see every passage logged before.
 //
 // # Time
 //

@@ -98,6 +98,12 @@ type Gate struct {
 	// OutputTimeout bounds each output's Act; zero means 2 seconds.
 	OutputTimeout time.Duration
 
+	// decideMu makes each read's decision and its commit one step, so
+	// that two inputs cannot both pass a rule that counts earlier
+	// passages (a household's quota, anti-passback) before either is
+	// logged. Decoding and the outputs stay outside it.
+	decideMu sync.Mutex
+
 	mu        sync.Mutex
 	recent    map[recentKey]time.Time // debounce
 	lastPrune time.Time               // when repeat last forgot old entries
@@ -191,6 +197,17 @@ func (g *Gate) Handle(ctx context.Context, in Input, r scanner.Read) *Outcome {
 }
 
 func (g *Gate) decideText(ctx context.Context, in Input, text, source string) *Outcome {
+	o := g.decideAndLog(in, text, source)
+	if o != nil {
+		g.act(ctx, o)
+	}
+	return o
+}
+
+// decideAndLog debounces, decides and commits one read; nil for a repeat.
+func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
+	g.decideMu.Lock()
+	defer g.decideMu.Unlock()
 	policy := g.Policy()
 	now := g.Clock.Now()
 	// Debounce the raw text first: a camera sees one code in many frames.
@@ -205,7 +222,12 @@ func (g *Gate) decideText(ctx context.Context, in Input, text, source string) *O
 		g.Stats.Repeats.Add(1)
 		return nil
 	}
-	return g.commit(ctx, in, now, d, "", source)
+	return g.commit(in, now, d, "", source, emergencyExit(policy, in))
+}
+
+// emergencyExit reports whether every read at input in is to be let out.
+func emergencyExit(p *scanner.Policy, in Input) bool {
+	return p != nil && p.Emergency && in.Direction == scanner.Exit
 }
 
 // Override logs and carries out a gatekeeper's manual decision at input
@@ -218,11 +240,18 @@ func (g *Gate) Override(ctx context.Context, in Input, allow bool, reason string
 	if reason == "" {
 		reason = "unspecified"
 	}
-	return g.commit(ctx, in, g.Clock.Now(), d, reason, "override")
+	g.decideMu.Lock()
+	o := g.commit(in, g.Clock.Now(), d, reason, "override", emergencyExit(g.Policy(), in))
+	g.decideMu.Unlock()
+	g.act(ctx, o)
+	return o
 }
 
-// commit logs the decision, then actuates.
-func (g *Gate) commit(ctx context.Context, in Input, now scanner.Moment, d scanner.Decision, override, source string) *Outcome {
+// commit logs the decision and applies the log failure rule when it
+// cannot; emergency says every read here is to be let out (an exit in
+// emergency mode), which no log failure holds back. The caller holds
+// decideMu, and actuates after releasing it.
+func (g *Gate) commit(in Input, now scanner.Moment, d scanner.Decision, override, source string, emergency bool) *Outcome {
 	ev := g.event(in, now, &d, override)
 	o := &Outcome{Input: in.Name, Source: source, Site: g.Site, Direction: in.Direction, At: now, Decision: d, Override: override}
 	seq, err := g.Log.Append(ev)
@@ -231,8 +260,7 @@ func (g *Gate) commit(ctx context.Context, in Input, now scanner.Moment, d scann
 	} else {
 		g.Stats.LogFailures.Add(1)
 		g.logger().Error("event not logged", "input", in.Name, "err", err)
-		emergencyExit := d.Reason == scanner.ReasonEmergency
-		if d.Allow && g.OnLogFailure == FailClosed && !emergencyExit {
+		if d.Allow && g.OnLogFailure == FailClosed && !emergency {
 			o.Decision.Allow, o.Decision.Reason, o.Decision.Detail = false, ReasonLogFailed, err.Error()
 			o.Decision.Screen, o.Decision.Text = scanner.ScreenRed, "Gate log full: call the operator"
 		}
@@ -246,7 +274,6 @@ func (g *Gate) commit(ctx context.Context, in Input, now scanner.Moment, d scann
 	} else {
 		g.Stats.Denied.Add(1)
 	}
-	g.act(ctx, o)
 	return o
 }
 
@@ -281,7 +308,9 @@ func (g *Gate) act(ctx context.Context, o *Outcome) {
 }
 
 // repeat reports whether key was seen at input within the debounce
-// window, and remembers it.
+// window of its last sighting, and remembers this sighting: a code held
+// up for longer than the window is still one read, until it has been out
+// of sight for the window.
 func (g *Gate) repeat(input string, key [32]byte, now scanner.Moment, p *scanner.Policy) bool {
 	window := scanner.DefaultDebounce
 	if p != nil {
@@ -302,13 +331,10 @@ func (g *Gate) repeat(input string, key [32]byte, now scanner.Moment, p *scanner
 		g.lastPrune = now.Wall
 	}
 	k := recentKey{input, key}
-	if t, ok := g.recent[k]; ok {
-		if d := now.Wall.Sub(t); d >= 0 && d < window {
-			return true
-		}
-	}
+	t, seen := g.recent[k]
 	g.recent[k] = now.Wall
-	return false
+	d := now.Wall.Sub(t)
+	return seen && d >= 0 && d < window
 }
 
 // local adapts Memory to scanner.Local, answering conservatively when the

@@ -261,6 +261,27 @@ func TestDebounce(t *testing.T) {
 	}
 }
 
+// A code held up for longer than the debounce window is still one read; it
+// counts again once it has been out of sight for the window.
+func TestDebounceSlides(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) { p.Exit.QuotaCount, p.Exit.QuotaWindow = 2, 48*time.Hour })
+	text := r.issue("a")
+	decisions := 0
+	for range 16 { // 8 s in front of the camera, a frame every 500 ms
+		if o := r.read(exit, text); o != nil {
+			decisions++
+		}
+		r.advance(500 * time.Millisecond)
+	}
+	if decisions != 1 {
+		t.Fatalf("one sighting of 8 s gave %d decisions", decisions)
+	}
+	// The household's second exit is still there for another member.
+	r.expect(r.read(exit, r.issue("b")), true, scanner.ReasonOK)
+	r.advance(6 * time.Second)
+	r.expect(r.read(exit, text), false, scanner.ReasonQuota)
+}
+
 func TestAntiPassback(t *testing.T) {
 	for _, tc := range []struct {
 		mode   scanner.AntiPassback
@@ -406,6 +427,49 @@ func TestLogFull(t *testing.T) {
 		if rule == gate.FailClosed && o.Decision.Reason != gate.ReasonLogFailed {
 			t.Errorf("reason %s", o.Decision.Reason)
 		}
+	}
+}
+
+// In emergency mode every exit opens even when the log cannot be written:
+// a pass the rules allow as much as one only the emergency lets out. An
+// entry is still denied.
+func TestLogFullInEmergency(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) { p.Emergency = true })
+	r.g.Log = failingLog{}
+	green := r.read(exit, r.issue("g"))
+	red := r.read(exit, r.issue("r", func(p *scanner.Pass) { p.Status = scanner.Red }))
+	in := r.read(entry, r.issue("e"))
+	if !green.Decision.Allow || green.Decision.Reason != scanner.ReasonOK {
+		t.Errorf("green pass at an exit: %+v", green.Decision)
+	}
+	if !red.Decision.Allow || red.Decision.Reason != scanner.ReasonEmergency {
+		t.Errorf("red pass at an exit: %+v", red.Decision)
+	}
+	if in.Decision.Allow || in.Decision.Reason != gate.ReasonLogFailed {
+		t.Errorf("entry: %+v", in.Decision)
+	}
+	if o := r.g.Override(context.Background(), exit, true, "fire"); !o.Decision.Allow {
+		t.Errorf("override at an exit: %+v", o.Decision)
+	}
+}
+
+// Two members of one household at two exit lanes at the same moment: a
+// quota of one lets one of them out, never both.
+func TestQuotaAcrossInputs(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) { p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour })
+	exit2 := gate.Input{Name: "cam-out-2", Direction: scanner.Exit}
+	for i := range 8 {
+		house := func(p *scanner.Pass) { p.Household = []byte(fmt.Sprint("house-", i)) }
+		a := r.frame(r.issue(fmt.Sprint(i, "a"), house), 640, 480)
+		b := r.frame(r.issue(fmt.Sprint(i, "b"), house), 640, 480)
+		done := make(chan *gate.Outcome, 2)
+		go func() { done <- r.g.Handle(context.Background(), exit, scanner.Read{Frame: a}) }()
+		go func() { done <- r.g.Handle(context.Background(), exit2, scanner.Read{Frame: b}) }()
+		o1, o2 := <-done, <-done
+		if o1.Decision.Allow == o2.Decision.Allow {
+			t.Fatalf("household %d, quota 1: %s and %s", i, o1.Decision.Reason, o2.Decision.Reason)
+		}
+		r.advance(time.Minute)
 	}
 }
 
