@@ -197,41 +197,86 @@ func DefaultPolicy(site string) *Policy {
 	}
 }
 
-// Check validates a policy's values.
+// MaxWindow bounds a policy's look-back windows (passback_window,
+// quota_window): the gate keeps the state they look back on (hashed,
+// docs/threat-model.md) for as long as the longest of them, and no longer.
+const MaxWindow = 31 * 24 * time.Hour
+
+// PolicyError is a policy value that does not hold. Key names it as the
+// config's [policy] table does, e.g. "exit.quota_window".
+type PolicyError struct {
+	Key     string
+	Problem string
+}
+
+func (e *PolicyError) Error() string { return e.Key + ": " + e.Problem }
+
+// Check validates a policy's values; a *PolicyError names the first bad
+// one.
 func (p *Policy) Check() error {
-	for _, r := range []*Rules{&p.Entry, &p.Exit} {
-		for _, a := range []Action{r.Green, r.Yellow, r.Red} {
-			if a > AllowFlag {
-				return fmt.Errorf("action %d out of range", a)
+	bad := func(key, format string, args ...any) error {
+		return &PolicyError{Key: key, Problem: fmt.Sprintf(format, args...)}
+	}
+	for _, dir := range []struct {
+		name string
+		r    *Rules
+	}{{"entry", &p.Entry}, {"exit", &p.Exit}} {
+		r, key := dir.r, func(k string) string { return dir.name + "." + k }
+		for _, c := range []struct {
+			name string
+			a    Action
+		}{{"green", r.Green}, {"yellow", r.Yellow}, {"red", r.Red}} {
+			if c.a > AllowFlag {
+				return bad(key(c.name), "action %d out of range", c.a)
 			}
 		}
 		for _, c := range r.Classes {
 			if c > Staff {
-				return fmt.Errorf("class %d out of range", c)
+				return bad(key("classes"), "class %d out of range", c)
 			}
 		}
 		switch {
 		case r.AntiPassback > PassbackTimed:
-			return fmt.Errorf("anti-passback mode %d out of range", r.AntiPassback)
-		case r.AntiPassback == PassbackTimed && r.PassbackWindow <= 0:
-			return fmt.Errorf("timed anti-passback needs a positive passback_window")
+			return bad(key("anti_passback"), "mode %d out of range", r.AntiPassback)
+		case r.PassbackWindow < 0 || r.PassbackWindow > MaxWindow:
+			return bad(key("passback_window"), "%v: want 0 to %v", r.PassbackWindow, MaxWindow)
+		case r.AntiPassback == PassbackTimed && r.PassbackWindow == 0:
+			return bad(key("passback_window"), "timed anti-passback needs a positive window")
 		case r.QuotaCount < 0:
-			return fmt.Errorf("negative quota_count")
-		case r.QuotaCount > 0 && r.QuotaWindow <= 0:
-			return fmt.Errorf("quota_count needs a positive quota_window")
-		case r.PassbackWindow < 0 || r.QuotaWindow < 0:
-			return fmt.Errorf("negative window")
+			return bad(key("quota_count"), "negative")
+		case r.QuotaWindow < 0 || r.QuotaWindow > MaxWindow:
+			return bad(key("quota_window"), "%v: want 0 to %v", r.QuotaWindow, MaxWindow)
+		case r.QuotaCount > 0 && r.QuotaWindow == 0:
+			return bad(key("quota_window"), "quota_count needs a positive window")
+		}
+	}
+	// Past its fallbacks a gate still lets people through only flagged,
+	// so that somebody looks at those passages later.
+	for _, f := range []struct {
+		name string
+		a    Action
+	}{{"stale_trust", p.StaleTrust}, {"clock_unknown", p.ClockUnknown}} {
+		if f.a != Deny && f.a != AllowFlag {
+			return bad(f.name, "%v: want deny or flag", f.a)
 		}
 	}
 	switch {
-	case p.StaleTrust > AllowFlag || p.ClockUnknown > AllowFlag:
-		return fmt.Errorf("fallback action out of range")
-	case p.MaxTrustAge < 0 || p.ClockSkew < 0 || p.Debounce < 0:
-		return fmt.Errorf("negative duration")
+	case p.MaxTrustAge < 0:
+		return bad("max_trust_age", "negative")
+	case p.ClockSkew < 0:
+		return bad("clock_skew", "negative")
+	case p.Debounce < 0:
+		return bad("debounce", "negative")
 	case len(p.Site) > MaxSiteLen:
-		return fmt.Errorf("site name too long")
+		return bad("site", "longer than %d bytes", MaxSiteLen)
 	}
 	return nil
+}
+
+// LongestWindow returns the longest look-back window of the policy's
+// rules: how long the gate must remember passages for it.
+func (p *Policy) LongestWindow() time.Duration {
+	return max(p.Entry.PassbackWindow, p.Entry.QuotaWindow, p.Exit.PassbackWindow, p.Exit.QuotaWindow)
 }
 
 // SignPolicy signs a policy with key (the root key or a policy signer for

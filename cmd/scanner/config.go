@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -134,6 +136,10 @@ func LoadConfig(name string) (*Config, error) {
 		k := und[0]
 		return nil, &configError{file: name, line: keyLine(b, k), msg: fmt.Sprintf("unknown key %q", k.String())}
 	}
+	if err := checkKeys(md, b); err != nil {
+		err.file = name
+		return nil, err
+	}
 	// A policy in the config starts from the defaults, so leaving a
 	// rule out does not deny it.
 	if c.Policy != nil {
@@ -156,9 +162,71 @@ func LoadConfig(name string) (*Config, error) {
 	return c, nil
 }
 
+// checkKeys checks what the decoded values cannot tell: that every
+// duration has its unit (a bare number would be nanoseconds), and that
+// every input says its direction.
+func checkKeys(md toml.MetaData, src []byte) *configError {
+	duration := reflect.TypeFor[time.Duration]()
+	inputs, direction := 0, true
+	noDirection := func() *configError {
+		return &configError{line: tableLine(src, "input", inputs), msg: fmt.Sprintf("input.direction: input %d: required (entry or exit)", inputs)}
+	}
+	for _, k := range md.Keys() {
+		switch {
+		case k.String() == "input" && md.Type(k...) == "ArrayHash":
+			if !direction {
+				return noDirection()
+			}
+			inputs, direction = inputs+1, false
+		case k.String() == "input.direction":
+			direction = true
+		case md.Type(k...) == "Integer" && fieldType(reflect.TypeFor[Config](), k) == duration:
+			return &configError{line: keyLine(src, k), msg: fmt.Sprintf("%s: give a duration with its unit, like \"5s\" or \"48h\"", k)}
+		}
+	}
+	if !direction {
+		return noDirection()
+	}
+	return nil
+}
+
+// fieldType returns the type of the field that key k sets in a value of
+// type t, following the toml tags; nil when there is none.
+func fieldType(t reflect.Type, k toml.Key) reflect.Type {
+	for _, part := range k {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return nil
+		}
+		f, ok := func() (reflect.StructField, bool) {
+			for i := range t.NumField() {
+				if f := t.Field(i); strings.Split(f.Tag.Get("toml"), ",")[0] == part {
+					return f, true
+				}
+			}
+			return reflect.StructField{}, false
+		}()
+		if !ok {
+			return nil
+		}
+		t = f.Type
+	}
+	return t
+}
+
 func (c *Config) check(src []byte) error {
 	bad := func(key, format string, args ...any) error {
 		return &configError{line: keyLine(src, toml.Key(strings.Split(key, "."))), msg: fmt.Sprintf("%s: ", key) + fmt.Sprintf(format, args...)}
+	}
+	// badIn is bad for a key of the i-th (from 1) [[table]] of its kind.
+	badIn := func(table string, i int, key, format string, args ...any) error {
+		line := tableLine(src, table, i)
+		if l := keyLineAfter(src, line, key); l > 0 {
+			line = l
+		}
+		return &configError{line: line, msg: fmt.Sprintf("%s.%s: %s %d: ", table, key, table, i) + fmt.Sprintf(format, args...)}
 	}
 	switch {
 	case c.Site == "":
@@ -177,34 +245,73 @@ func (c *Config) check(src []byte) error {
 	}
 	c.Policy.Site = c.Site
 	if err := c.Policy.Check(); err != nil {
-		return bad("policy", "%v", err)
+		var pe *scanner.PolicyError
+		if !errors.As(err, &pe) {
+			return bad("policy", "%v", err)
+		}
+		// The key's line, or else its table's: a default the file left
+		// out can be wrong with a rule it set (timed anti-passback
+		// without its window).
+		k := toml.Key(append([]string{"policy"}, strings.Split(pe.Key, ".")...))
+		line := 0
+		for n := len(k); line == 0 && n > 0; n-- {
+			line = keyLine(src, k[:n])
+		}
+		return &configError{line: line, msg: fmt.Sprintf("%s: %s", k, pe.Problem)}
 	}
+	names := map[string]int{}
 	for i := range c.Inputs {
-		in := &c.Inputs[i]
+		in, n := &c.Inputs[i], i+1
 		switch in.Kind {
 		case "folder", "keyboard", "serial":
 			if in.Path == "" {
-				return bad("input.path", "input %d: a %s input needs a path", i+1, in.Kind)
+				return badIn("input", n, "path", "a %s input needs a path", in.Kind)
 			}
 		case "camera", "stdin":
 		case "":
-			return bad("input.kind", "input %d: required (camera, keyboard, serial, folder or stdin)", i+1)
+			return badIn("input", n, "kind", "required (camera, keyboard, serial, folder or stdin)")
 		default:
-			return bad("input.kind", "input %d: unknown kind %q (want camera, keyboard, serial, folder or stdin)", i+1, in.Kind)
+			return badIn("input", n, "kind", "unknown kind %q (want camera, keyboard, serial, folder or stdin)", in.Kind)
 		}
 		if in.Name == "" {
-			in.Name = fmt.Sprintf("%s-%d", in.Kind, i+1)
+			in.Name = fmt.Sprintf("%s-%d", in.Kind, n)
 		}
-		if in.Width < 0 || in.Height < 0 || in.FPS < 0 || in.Baud < 0 {
-			return bad("input", "input %d: negative size, rate or baud", i+1)
+		if first, ok := names[in.Name]; ok {
+			return badIn("input", n, "name", "%q is input %d's name too: override and status name inputs by it", in.Name, first)
+		}
+		names[in.Name] = n
+		for _, f := range []struct {
+			key string
+			v   int
+		}{{"width", in.Width}, {"height", in.Height}, {"fps", in.FPS}, {"baud", in.Baud}} {
+			if f.v < 0 {
+				return badIn("input", n, f.key, "negative")
+			}
 		}
 	}
-	if c.Relay != nil && c.Relay.Pin == "" {
-		return bad("relay.pin", "required in [relay]")
+	if r := c.Relay; r != nil {
+		switch {
+		case r.Pin == "":
+			return bad("relay.pin", "required in [relay]")
+		case r.Pulse < 0:
+			return bad("relay.pulse", "negative")
+		}
 	}
 	for i, h := range c.Hooks {
-		if (len(h.Exec) == 0) == (h.URL == "") {
-			return bad("hook", "hook %d: give exactly one of exec or url", i+1)
+		n := i + 1
+		switch {
+		case (len(h.Exec) == 0) == (h.URL == ""):
+			return badIn("hook", n, "exec", "give exactly one of exec or url")
+		case len(h.Exec) > 0 && h.Exec[0] == "":
+			return badIn("hook", n, "exec", "no command")
+		case h.Timeout < 0:
+			return badIn("hook", n, "timeout", "negative")
+		}
+		if h.URL != "" {
+			u, err := url.Parse(h.URL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return badIn("hook", n, "url", "%q: want an http:// or https:// URL", h.URL)
+			}
 		}
 	}
 	return nil
@@ -240,6 +347,39 @@ func (c *Config) path(p string) string {
 		return p
 	}
 	return filepath.Join(c.dir, p)
+}
+
+// tableLine returns the line of the n-th (from 1) [[name]] header, or 0.
+func tableLine(src []byte, name string, n int) int {
+	s := bufio.NewScanner(bytes.NewReader(src))
+	for line := 1; s.Scan(); line++ {
+		if m := tableRE.FindStringSubmatch(s.Text()); m != nil && m[1] == name {
+			if n--; n == 0 {
+				return line
+			}
+		}
+	}
+	return 0
+}
+
+// keyLineAfter returns the line that sets key in the table whose header is
+// on line from, or 0.
+func keyLineAfter(src []byte, from int, key string) int {
+	if from == 0 {
+		return 0
+	}
+	keyRE := regexp.MustCompile(`^\s*"?` + regexp.QuoteMeta(key) + `"?\s*=`)
+	s := bufio.NewScanner(bytes.NewReader(src))
+	for line := 1; s.Scan(); line++ {
+		switch {
+		case line <= from:
+		case tableRE.MatchString(s.Text()):
+			return 0
+		case keyRE.MatchString(s.Text()):
+			return line
+		}
+	}
+	return 0
 }
 
 var tableRE = regexp.MustCompile(`^\s*\[\[?\s*([^\]]+?)\s*\]\]?`)

@@ -38,6 +38,13 @@ const (
 	logFile   = "events.db"
 )
 
+// logOptions are the event log's options for a gate under policy p: the
+// gate state is kept for as long as the longest window of its rules looks
+// back (and at least store.DefaultStateHorizon).
+func logOptions(hub seal.PublicKey, p *scanner.Policy, logger *slog.Logger) store.LogOptions {
+	return store.LogOptions{Hub: hub, Logger: logger, StateHorizon: max(store.DefaultStateHorizon, p.LongestWindow())}
+}
+
 func (m *Main) run(ctx context.Context, args []string) error {
 	fs := m.flags("run")
 	cfgFile := fs.String("config", "/etc/checkpoint/scanner.toml", "the config `FILE`")
@@ -74,13 +81,13 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	// that verified (in memory only; see scanner.SigCache).
 	sigs := scanner.NewSigCache(sigCacheSize)
 	trust = applyCached(trust, tcache, logger).WithSigCache(sigs)
-	events, err := store.OpenLog(filepath.Join(dataDir, logFile), store.LogOptions{Hub: hubKey, Logger: logger})
+	policy := effectivePolicy(cfg, trust)
+	events, err := store.OpenLog(filepath.Join(dataDir, logFile), logOptions(hubKey, policy, logger))
 	if err != nil {
 		return fmt.Errorf("open event log: %w", err)
 	}
 	defer events.Close()
 
-	policy := effectivePolicy(cfg, trust)
 	// Emergency mode switched at the gate allows every read at an exit
 	// whatever the policy says. A switch file that cannot be read is
 	// taken as off and said loudly; the gate runs on.

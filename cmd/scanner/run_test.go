@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/checkpointgate/checkpoint/scanner"
 	"github.com/checkpointgate/checkpoint/seal"
 	"github.com/checkpointgate/checkpoint/store"
 )
@@ -141,7 +142,21 @@ direction = "entry"
 		{"missing site", strings.Replace(base, `site = "main"`, "", 1) + input, "site: required"},
 		{"no input", base, "input: at least one"},
 		{"bad kind", base + "[[input]]\nkind = \"telepathy\"\ndirection = \"entry\"\n", `:5: input.kind: input 1: unknown kind "telepathy"`},
-		{"timed without window", base + "[policy.exit]\nanti_passback = \"timed\"\n" + input, "policy: timed anti-passback needs a positive passback_window"},
+		{"timed without window", base + "[policy.exit]\nanti_passback = \"timed\"\n" + input, ":4: policy.exit.passback_window: timed anti-passback needs a positive window"},
+		{"negative window", base + "[policy.exit]\ngreen = \"allow\"\npassback_window = \"-1s\"\n" + input, ":6: policy.exit.passback_window: -1s: want 0 to 744h"},
+		{"window past the state kept", base + "[policy.exit]\nquota_count = 1\nquota_window = \"800h\"\n" + input, ":6: policy.exit.quota_window: 800h0m0s: want 0 to 744h"},
+		{"negative debounce", base + "[policy]\nclock_skew = \"1m\"\ndebounce = \"-5s\"\n" + input, ":6: policy.debounce: negative"},
+		{"allow past stale trust", base + "[policy]\nstale_trust = \"allow\"\n" + input, ":5: policy.stale_trust: allow: want deny or flag"},
+		{"allow without clock", base + "[policy]\nclock_unknown = \"allow\"\n" + input, ":5: policy.clock_unknown: allow: want deny or flag"},
+		{"duration without unit", base + "[policy]\ndebounce = 5\n" + input, `:5: policy.debounce: give a duration with its unit`},
+		{"hook timeout without unit", base + input + "[[hook]]\nexec = [\"x\"]\ntimeout = 2\n", `:10: hook.timeout: give a duration with its unit`},
+		{"no direction", base + input + "[[input]]\nkind = \"stdin\"\n", ":8: input.direction: input 2: required"},
+		{"no direction first", base + "[[input]]\nkind = \"stdin\"\n" + input, ":4: input.direction: input 1: required"},
+		{"same name twice", base + "[[input]]\nname = \"lane\"\nkind = \"stdin\"\ndirection = \"entry\"\n[[input]]\nkind = \"stdin\"\nname = \"lane\"\ndirection = \"exit\"\n", `:10: input.name: input 2: "lane" is input 1's name too`},
+		{"negative fps", base + input + "[[input]]\nkind = \"camera\"\ndirection = \"exit\"\nfps = -1\n", ":11: input.fps: input 2: negative"},
+		{"hook not http", base + input + "[[hook]]\nurl = \"ftp://127.0.0.1/x\"\n", `:9: hook.url: hook 1: "ftp://127.0.0.1/x": want an http`},
+		{"negative hook timeout", base + input + "[[hook]]\nurl = \"http://127.0.0.1/x\"\n[[hook]]\nexec = [\"x\"]\ntimeout = \"-1s\"\n", ":12: hook.timeout: hook 2: negative"},
+		{"negative pulse", base + input + "[relay]\npin = \"GPIO17\"\npulse = \"-1s\"\n", ":10: relay.pulse: negative"},
 		{"syntax", base + "site = = 1\n", ":4:"},
 		{"hook with both", base + input + "[[hook]]\nexec = [\"x\"]\nurl = \"http://127.0.0.1/\"\n", "exactly one of exec or url"},
 		{"bad log failure", base + "on_log_failure = \"shrug\"\n" + input, `:4: on_log_failure: "shrug"`},
@@ -232,5 +247,37 @@ func TestTwoInputsTwoDirections(t *testing.T) {
 	}
 	if len(seen) != 2 || seen["cam-in"] != "entry" || seen["reader-out"] != "exit" {
 		t.Errorf("decisions by input: %v\n%s", seen, stdout.String())
+	}
+}
+
+// The daemon's event log keeps the gate state for as long as the policy's
+// longest window looks back: a quota of one exit in 14 days still counts an
+// exit of 8 days ago, past the store's default of 7.
+func TestLogKeepsStateForTheLongestWindow(t *testing.T) {
+	p := scanner.DefaultPolicy("main")
+	p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 14*24*time.Hour
+	hub, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	opt := logOptions(hub.Public(), p, slog.New(slog.DiscardHandler))
+	opt.Now = func() time.Time { return start }
+	events, err := store.OpenLog(filepath.Join(t.TempDir(), logFile), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Close()
+	house := []byte("house-1")
+	if _, err := events.Append(&scanner.Event{Wall: start.UnixNano(), WallTrusted: true, Site: "main", Direction: scanner.Exit,
+		Allow: true, Reason: scanner.ReasonOK, PassID: []byte("pass-1"), Household: house}); err != nil {
+		t.Fatal(err)
+	}
+	later := start.Add(8 * 24 * time.Hour)
+	if err := events.RaiseTimeFloor(later); err != nil { // expires what is past the horizon
+		t.Fatal(err)
+	}
+	if n, err := events.HouseholdExits(house, later.Add(-p.Exit.QuotaWindow)); err != nil || n != 1 {
+		t.Errorf("exits in the window: %d, %v; want the one of 8 days ago", n, err)
 	}
 }
