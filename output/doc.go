@@ -7,7 +7,11 @@
 // No output may hold up the next read. The relay starts its pulse and
 // returns; a timer ends it. Hooks queue the decision and return at once; a
 // worker runs each hook call with its own timeout, and when the queue is
-// full the new call is dropped and counted rather than waiting.
+// full the new call is dropped and counted rather than waiting. Closing a
+// hook sends what is queued, within HookDrain. JSON lines wait for their
+// write only as long as the gate's output bound; a writer that stalls
+// (stdout into a pipe nobody reads) has later lines dropped and counted
+// until it moves again.
 //
 // # What outputs see
 //

@@ -20,6 +20,9 @@ import (
 const (
 	DefaultHookTimeout = 2 * time.Second
 	DefaultHookQueue   = 32
+
+	// HookDrain bounds the time Close spends on the calls still queued.
+	HookDrain = 5 * time.Second
 )
 
 // HookStats counts a hook's calls.
@@ -61,6 +64,12 @@ func (h *hook) Act(_ context.Context, o *gate.Outcome) error {
 		return err
 	}
 	select {
+	case <-h.stop:
+		h.Stats.Dropped.Add(1)
+		return fmt.Errorf("%s: closed, decision %d dropped", h.name, o.Seq)
+	default:
+	}
+	select {
 	case h.queue <- b:
 		return nil
 	default:
@@ -74,23 +83,51 @@ func (h *hook) run() {
 	for {
 		select {
 		case <-h.stop:
+			h.drain(time.Now().Add(HookDrain))
 			return
 		case b := <-h.queue:
-			ctx, cancel := context.WithTimeout(context.Background(), h.timeout)
-			err := h.call(ctx, b)
-			cancel()
-			if err != nil {
-				h.Stats.Failed.Add(1)
-				h.logger.Warn("hook failed", "hook", h.name, "err", err)
-			} else {
-				h.Stats.Sent.Add(1)
-			}
+			h.send(context.Background(), b)
 		}
 	}
 }
 
-// Close stops the worker after the call in progress; queued calls are
-// dropped.
+// drain sends the calls still queued until the deadline; those left are
+// dropped and counted.
+func (h *hook) drain(deadline time.Time) {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	for {
+		select {
+		case b := <-h.queue:
+			if ctx.Err() != nil {
+				h.Stats.Dropped.Add(1)
+				h.logger.Warn("hook call dropped at close", "hook", h.name)
+				continue
+			}
+			h.send(ctx, b)
+		default:
+			return
+		}
+	}
+}
+
+// send makes one call, within the hook's timeout and ctx.
+func (h *hook) send(ctx context.Context, b []byte) {
+	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+	err := h.call(ctx, b)
+	cancel()
+	if err != nil {
+		h.Stats.Failed.Add(1)
+		h.logger.Warn("hook failed", "hook", h.name, "err", err)
+	} else {
+		h.Stats.Sent.Add(1)
+	}
+}
+
+// Close stops taking decisions, sends those already queued (each within
+// the hook's timeout, all within HookDrain; the rest are dropped and
+// counted), and stops the worker. The read in hand when a gate stops thus
+// still reaches its hooks.
 func (h *hook) Close() error {
 	close(h.stop)
 	h.done.Wait()

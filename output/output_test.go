@@ -1,6 +1,7 @@
 package output
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -185,5 +186,70 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met in 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Closing a hook sends the calls still queued: the last reads before a
+// gate stops reach their hooks.
+func TestHookCloseSendsQueued(t *testing.T) {
+	dir := t.TempDir()
+	out, gate := filepath.Join(dir, "calls"), filepath.Join(dir, "go")
+	// Each call waits until the test lets it go, so the first is still
+	// running when Close is called.
+	h, err := NewExecHook([]string{"sh", "-c", "until [ -e " + gate + " ]; do sleep 0.01; done; cat >> " + out + "; echo >> " + out}, 5*time.Second, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if err := h.Act(context.Background(), outcome(true)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closed := make(chan struct{})
+	go func() { h.Close(); close(closed) }()
+	time.Sleep(100 * time.Millisecond)
+	os.WriteFile(gate, nil, 0o644)
+	<-closed
+	b, _ := os.ReadFile(out)
+	if n := strings.Count(string(b), "\n"); n != 5 || h.Stats.Sent.Load() != 5 {
+		t.Errorf("%d calls made, %d counted sent; want 5", n, h.Stats.Sent.Load())
+	}
+	if err := h.Act(context.Background(), outcome(true)); err == nil || h.Stats.Dropped.Load() != 1 {
+		t.Errorf("Act after Close: %v, dropped %d", err, h.Stats.Dropped.Load())
+	}
+}
+
+// A writer that stops taking lines holds up Act only until its bound;
+// later lines are dropped and counted until the write in hand ends, and
+// the lines are whole and in order.
+func TestJSONLinesStalledWriter(t *testing.T) {
+	r, w := io.Pipe()
+	j := NewJSONLines(w)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := j.Act(ctx, outcome(true)); err == nil {
+		t.Fatal("a write nobody reads returned no error")
+	}
+	if err := j.Act(context.Background(), outcome(false)); err == nil || j.Dropped.Load() != 1 {
+		t.Fatalf("second line while the first is stuck: %v, dropped %d", err, j.Dropped.Load())
+	}
+	// The reader comes back: the stuck line arrives whole, and lines flow.
+	lines := make(chan string, 2)
+	go func() {
+		br := bufio.NewReader(r)
+		for range 2 {
+			l, _ := br.ReadString('\n')
+			lines <- l
+		}
+	}()
+	first := <-lines
+	waitFor(t, func() bool { return len(j.busy) == 0 })
+	if err := j.Act(context.Background(), outcome(false)); err != nil {
+		t.Fatal(err)
+	}
+	second := <-lines
+	var a, b Payload
+	if json.Unmarshal([]byte(first), &a) != nil || json.Unmarshal([]byte(second), &b) != nil || !a.Allow || b.Allow {
+		t.Errorf("lines %q %q", first, second)
 	}
 }

@@ -9,12 +9,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/checkpointgate/checkpoint/gate"
@@ -59,6 +61,9 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return hinted(err, "see configs/scanner.example.toml for every key")
 	}
 	logger := slog.New(slog.NewJSONHandler(m.Stderr, nil))
+	// Standard output going away (a pipe closed, journald restarted) must
+	// not end the gate: writes then fail with EPIPE, and are counted.
+	signal.Ignore(syscall.SIGPIPE)
 
 	trust, err := m.loadTrust(cfg)
 	if err != nil {
@@ -123,9 +128,6 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	if cfg.OnLogFailure == "open" {
 		g.OnLogFailure = gate.FailOpen
 	}
-	if cfg.JSONLines == nil || *cfg.JSONLines {
-		g.Outputs = append(g.Outputs, output.NewJSONLines(m.Stdout))
-	}
 	if r := cfg.Relay; r != nil {
 		relay, err := output.OpenRelay(r.Pin, r.ActiveLow, r.Pulse)
 		if err != nil {
@@ -149,6 +151,11 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		}
 		defer out.Close()
 		g.Outputs = append(g.Outputs, out)
+	}
+	// Actuate, then show: the relay and the hooks (queued at once) come
+	// before the line on stdout, which may wait for its reader.
+	if cfg.JSONLines == nil || *cfg.JSONLines {
+		g.Outputs = append(g.Outputs, output.NewJSONLines(m.Stdout))
 	}
 	inputs, err := m.openInputs(cfg)
 	if err != nil {

@@ -281,3 +281,71 @@ func TestLogKeepsStateForTheLongestWindow(t *testing.T) {
 		t.Errorf("exits in the window: %d, %v; want the one of 8 days ago", n, err)
 	}
 }
+
+// A standard output nobody reads, then one that goes away, neither holds
+// up nor ends the gate: every read is logged, and the daemon exits 0 when
+// its input ends.
+func TestRunStdoutStalledThenGone(t *testing.T) {
+	if os.Getenv("CHECKPOINT_QEMU") == "1" {
+		t.Skip("pipes and signals of a child under qemu-user are not what this tests")
+	}
+	cfg, _, dataDir := stdinConfig(t, "")
+	const reads = 400 // far more lines than a pipe holds
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "run", "-config", cfg)
+	cmd.Env = append(os.Environ(), "CHECKPOINT_TEST_MAIN=1")
+	cmd.Stdout = w
+	cmd.Stderr = io.Discard
+	stdin, _ := cmd.StdinPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	for i := range reads {
+		fmt.Fprintf(stdin, "not a pass %d\n", i)
+	}
+	// Nobody reads the pipe, yet every read is decided.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var rep statusReport
+		res := runMain(t, time.Now(), "status", "-config", cfg, "-json")
+		if json.Unmarshal([]byte(res.stdout), &rep) == nil && rep.Gate != nil && rep.Gate.Decisions == reads {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("with stdout stalled, status says %s", res.stdout)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Now nobody can read it.
+	r.Close()
+	stdin.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("still running 60s after its input ended")
+	}
+	c, err := LoadConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubKey, _ := c.hubKey()
+	l, err := store.OpenLog(filepath.Join(dataDir, logFile), store.LogOptions{Hub: hubKey, LockTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if st, _ := l.Stats(); st.Pending != reads {
+		t.Errorf("%d events logged, want %d", st.Pending, reads)
+	}
+}
