@@ -69,7 +69,7 @@ func TestRunSIGTERM(t *testing.T) {
 	if os.Getenv("CHECKPOINT_QEMU") == "1" {
 		t.Skip("signals to a child under qemu-user are not what this tests")
 	}
-	cfg, key, dataDir := stdinConfig(t, "")
+	cfg, key, _ := stdinConfig(t, "")
 	pass := strings.TrimSpace(runMain(t, time.Now(), "issue", "-key", key).stdout)
 
 	cmd := exec.Command(os.Args[0], "run", "-config", cfg)
@@ -90,31 +90,9 @@ func TestRunSIGTERM(t *testing.T) {
 		t.Fatalf("decision %q", line)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("still running 20s after SIGTERM")
-	}
+	waitExit(t, cmd, 20*time.Second, "SIGTERM")
 	// The store was closed cleanly: it opens at once, with the event.
-	c, err := LoadConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hubKey, err := c.hubKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := store.OpenLog(filepath.Join(dataDir, logFile), store.LogOptions{Hub: hubKey, LockTimeout: time.Second})
-	if err != nil {
-		t.Fatalf("reopen the log: %v", err)
-	}
-	defer l.Close()
+	l := openDaemonLog(t, cfg)
 	if st, _ := l.Stats(); st.Pending != 1 {
 		t.Errorf("%d events in the log, want 1", st.Pending)
 	}
@@ -289,7 +267,7 @@ func TestRunStdoutStalledThenGone(t *testing.T) {
 	if os.Getenv("CHECKPOINT_QEMU") == "1" {
 		t.Skip("pipes and signals of a child under qemu-user are not what this tests")
 	}
-	cfg, _, dataDir := stdinConfig(t, "")
+	cfg, _, _ := stdinConfig(t, "")
 	const reads = 400 // far more lines than a pipe holds
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -324,28 +302,8 @@ func TestRunStdoutStalledThenGone(t *testing.T) {
 	// Now nobody can read it.
 	r.Close()
 	stdin.Close()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit: %v", err)
-		}
-	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("still running 60s after its input ended")
-	}
-	c, err := LoadConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hubKey, _ := c.hubKey()
-	l, err := store.OpenLog(filepath.Join(dataDir, logFile), store.LogOptions{Hub: hubKey, LockTimeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if st, _ := l.Stats(); st.Pending != reads {
+	waitExit(t, cmd, 60*time.Second, "its input ended")
+	if st, _ := openDaemonLog(t, cfg).Stats(); st.Pending != reads {
 		t.Errorf("%d events logged, want %d", st.Pending, reads)
 	}
 }
