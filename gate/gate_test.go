@@ -395,6 +395,25 @@ func TestStaleTrustAndEmergency(t *testing.T) {
 	r.expect(r.read(entry, r.issue("b")), false, scanner.ReasonTrustTooOld) // emergency opens exits only
 }
 
+// Past a fallback (stale trust, no trusted time) "allow" lets people
+// through as "flag" does: flagged, for somebody to look at later.
+func TestFallbackAllowIsFlagged(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) { p.MaxTrustAge, p.StaleTrust = time.Hour, scanner.Allow })
+	r.advance(2 * time.Hour)
+	o := r.read(entry, r.issue("a"))
+	r.expect(o, true, scanner.ReasonOK)
+	if !o.Decision.Flagged || o.Decision.Detail != string(scanner.ReasonTrustTooOld) {
+		t.Errorf("stale trust, allow: %+v", o.Decision)
+	}
+	r = newRig(t, func(p *scanner.Policy) { p.ClockUnknown = scanner.Allow })
+	r.g.Clock.Synced = func() bool { return false }
+	o = r.read(entry, r.issue("b"))
+	r.expect(o, true, scanner.ReasonOK)
+	if !o.Decision.Flagged || o.Decision.Detail != string(scanner.ReasonClockUnknown) {
+		t.Errorf("clock unknown, allow: %+v", o.Decision)
+	}
+}
+
 func TestOverride(t *testing.T) {
 	r := newRig(t, nil)
 	o := r.g.Override(context.Background(), entry, true, "delivery, known driver")

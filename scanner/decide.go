@@ -125,7 +125,7 @@ func decide(text string, t *Trust, p *Policy, local Local, g Gate, now Moment) D
 		return denyWith(ReasonNotYetValid, "")
 	}
 	if !now.Trusted {
-		if p.ClockUnknown != AllowFlag {
+		if p.ClockUnknown == Deny {
 			return denyWith(ReasonClockUnknown, "")
 		}
 		d.Flagged = true
@@ -138,7 +138,7 @@ func decide(text string, t *Trust, p *Policy, local Local, g Gate, now Moment) D
 
 	// Trust age, measured from when the hub last confirmed it current.
 	if p.MaxTrustAge > 0 && (t.FreshAt.IsZero() || now.Wall.Sub(t.FreshAt) > p.MaxTrustAge) {
-		if p.StaleTrust != AllowFlag {
+		if p.StaleTrust == Deny {
 			return denyWith(ReasonTrustTooOld, "")
 		}
 		d.Flagged = true

@@ -138,13 +138,14 @@ type Policy struct {
 
 	// MaxTrustAge is how old the trust data (the last time the hub
 	// confirmed it current) may be; zero means no limit. Past it,
-	// StaleTrust says what happens: Deny, or AllowFlag.
+	// StaleTrust says what happens: Deny, or AllowFlag (Allow is taken as
+	// AllowFlag: a passage past a fallback is always flagged).
 	MaxTrustAge time.Duration `cbor:"6,keyasint,omitempty" toml:"max_trust_age"`
 	StaleTrust  Action        `cbor:"7,keyasint,omitempty" toml:"stale_trust"`
 
 	// ClockUnknown is what happens when the gate has no trusted wall
-	// time: Deny, or AllowFlag. A pass expired even by the time floor
-	// is denied either way.
+	// time: Deny, or AllowFlag (Allow is taken as AllowFlag). A pass
+	// expired even by the time floor is denied either way.
 	ClockUnknown Action `cbor:"8,keyasint,omitempty" toml:"clock_unknown"`
 
 	// ClockSkew is the slack allowed on not-before and expiry; zero
@@ -198,9 +199,10 @@ func DefaultPolicy(site string) *Policy {
 }
 
 // MaxWindow bounds a policy's look-back windows (passback_window,
-// quota_window): the gate keeps the state they look back on (hashed,
-// docs/threat-model.md) for as long as the longest of them, and no longer.
-const MaxWindow = 31 * 24 * time.Hour
+// quota_window): a longer one is a mistake. The gate keeps the state they
+// look back on (hashed, docs/threat-model.md) for as long as the longest
+// of them.
+const MaxWindow = 366 * 24 * time.Hour
 
 // PolicyError is a policy value that does not hold. Key names it as the
 // config's [policy] table does, e.g. "exit.quota_window".
@@ -250,17 +252,11 @@ func (p *Policy) Check() error {
 			return bad(key("quota_window"), "quota_count needs a positive window")
 		}
 	}
-	// Past its fallbacks a gate still lets people through only flagged,
-	// so that somebody looks at those passages later.
-	for _, f := range []struct {
-		name string
-		a    Action
-	}{{"stale_trust", p.StaleTrust}, {"clock_unknown", p.ClockUnknown}} {
-		if f.a != Deny && f.a != AllowFlag {
-			return bad(f.name, "%v: want deny or flag", f.a)
-		}
-	}
 	switch {
+	case p.StaleTrust > AllowFlag:
+		return bad("stale_trust", "action %d out of range", p.StaleTrust)
+	case p.ClockUnknown > AllowFlag:
+		return bad("clock_unknown", "action %d out of range", p.ClockUnknown)
 	case p.MaxTrustAge < 0:
 		return bad("max_trust_age", "negative")
 	case p.ClockSkew < 0:

@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -136,7 +138,7 @@ func LoadConfig(name string) (*Config, error) {
 		k := und[0]
 		return nil, &configError{file: name, line: keyLine(b, k), msg: fmt.Sprintf("unknown key %q", k.String())}
 	}
-	if err := checkKeys(md, b); err != nil {
+	if err := checkKeys(b); err != nil {
 		err.file = name
 		return nil, err
 	}
@@ -164,28 +166,68 @@ func LoadConfig(name string) (*Config, error) {
 
 // checkKeys checks what the decoded values cannot tell: that every
 // duration has its unit (a bare number would be nanoseconds), and that
-// every input says its direction.
-func checkKeys(md toml.MetaData, src []byte) *configError {
-	duration := reflect.TypeFor[time.Duration]()
-	inputs, direction := 0, true
-	noDirection := func() *configError {
-		return &configError{line: tableLine(src, "input", inputs), msg: fmt.Sprintf("input.direction: input %d: required (entry or exit)", inputs)}
+// every input says its direction (the zero direction is entry).
+func checkKeys(src []byte) *configError {
+	var raw map[string]any
+	if _, err := toml.Decode(string(src), &raw); err != nil {
+		return &configError{msg: err.Error()}
 	}
-	for _, k := range md.Keys() {
-		switch {
-		case k.String() == "input" && md.Type(k...) == "ArrayHash":
-			if !direction {
-				return noDirection()
-			}
-			inputs, direction = inputs+1, false
-		case k.String() == "input.direction":
-			direction = true
-		case md.Type(k...) == "Integer" && fieldType(reflect.TypeFor[Config](), k) == duration:
-			return &configError{line: keyLine(src, k), msg: fmt.Sprintf("%s: give a duration with its unit, like \"5s\" or \"48h\"", k)}
+	if err := bareDuration(raw, reflect.TypeFor[Config](), nil, "", 0, src); err != nil {
+		return err
+	}
+	var inputs struct {
+		Input []struct {
+			Direction *scanner.Direction `toml:"direction"`
+		} `toml:"input"`
+	}
+	if _, err := toml.Decode(string(src), &inputs); err != nil {
+		return &configError{msg: err.Error()}
+	}
+	for i, in := range inputs.Input {
+		if in.Direction == nil {
+			return &configError{line: elementLine(src, "input", i+1, ""), msg: fmt.Sprintf("input.direction: input %d: required (entry or exit)", i+1)}
 		}
 	}
-	if !direction {
-		return noDirection()
+	return nil
+}
+
+// bareDuration walks the file's values v beside the type t they decode
+// into, and returns an error for the first duration written as a bare
+// number. key is v's key; table and n name the array element it is in
+// (the n-th, from 1), if any.
+func bareDuration(v any, t reflect.Type, key toml.Key, table string, n int, src []byte) *configError {
+	if t == nil {
+		return nil
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		for _, name := range slices.Sorted(maps.Keys(v)) {
+			sub := append(key[:len(key):len(key)], name)
+			if err := bareDuration(v[name], fieldType(t, toml.Key{name}), sub, table, n, src); err != nil {
+				return err
+			}
+		}
+	case []map[string]any:
+		for i, elem := range v {
+			if err := bareDuration(elem, t, key, key.String(), i+1, src); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, elem := range v {
+			if err := bareDuration(elem, t, key, key.String(), i+1, src); err != nil {
+				return err
+			}
+		}
+	case int64:
+		if t != reflect.TypeFor[time.Duration]() {
+			return nil
+		}
+		const want = "give a duration with its unit, like \"5s\" or \"48h\""
+		if table == "" {
+			return &configError{line: keyLine(src, key), msg: fmt.Sprintf("%s: %s", key, want)}
+		}
+		return &configError{line: elementLine(src, table, n, key[len(key)-1]), msg: fmt.Sprintf("%s: %s %d: %s", key, table, n, want)}
 	}
 	return nil
 }
@@ -222,11 +264,7 @@ func (c *Config) check(src []byte) error {
 	}
 	// badIn is bad for a key of the i-th (from 1) [[table]] of its kind.
 	badIn := func(table string, i int, key, format string, args ...any) error {
-		line := tableLine(src, table, i)
-		if l := keyLineAfter(src, line, key); l > 0 {
-			line = l
-		}
-		return &configError{line: line, msg: fmt.Sprintf("%s.%s: %s %d: ", table, key, table, i) + fmt.Sprintf(format, args...)}
+		return &configError{line: elementLine(src, table, i, key), msg: fmt.Sprintf("%s.%s: %s %d: ", table, key, table, i) + fmt.Sprintf(format, args...)}
 	}
 	switch {
 	case c.Site == "":
@@ -347,6 +385,21 @@ func (c *Config) path(p string) string {
 		return p
 	}
 	return filepath.Join(c.dir, p)
+}
+
+// elementLine returns the line of key in the n-th (from 1) element of the
+// array of tables name: the key's own line, else the element's [[name]]
+// header, else (an inline array) the line that sets name; 0 when it
+// cannot tell. An empty key asks for the element itself.
+func elementLine(src []byte, name string, n int, key string) int {
+	line := tableLine(src, name, n)
+	if line == 0 {
+		return keyLine(src, toml.Key{name})
+	}
+	if l := keyLineAfter(src, line, key); key != "" && l > 0 {
+		return l
+	}
+	return line
 }
 
 // tableLine returns the line of the n-th (from 1) [[name]] header, or 0.
