@@ -105,8 +105,8 @@ type Gate struct {
 	decideMu sync.Mutex
 
 	mu        sync.Mutex
-	recent    map[recentKey]time.Time // debounce
-	lastPrune time.Time               // when repeat last forgot old entries
+	recent    map[recentKey]sighting // debounce
+	lastPrune time.Time              // when repeat last forgot old entries
 
 	Stats Stats
 }
@@ -115,6 +115,13 @@ type Gate struct {
 type Stats struct {
 	Frames, NoCode, Decisions, Allowed, Denied, Repeats atomic.Int64
 	LogFailures, Unlogged, OutputErrors, SourceErrors   atomic.Int64
+}
+
+// sighting is when a text or a pass was last seen at an input; for a text,
+// pass is the key of the pass it holds once that is known.
+type sighting struct {
+	at   time.Time
+	pass *[32]byte
 }
 
 type recentKey struct {
@@ -211,16 +218,21 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	policy := g.Policy()
 	now := g.Clock.Now()
 	// Debounce the raw text first: a camera sees one code in many frames.
-	if g.repeat(in.Name, sha256.Sum256([]byte(text)), now, policy) {
+	textKey := sha256.Sum256([]byte(text))
+	if g.repeat(in.Name, textKey, now, policy) {
 		g.Stats.Repeats.Add(1)
 		return nil
 	}
 	gate := scanner.Gate{Site: g.Site, Direction: in.Direction}
 	d := scanner.Decide(text, g.Trust(), policy, g.local(now, in.Direction), gate, now)
 	// A pass seen in another image (another text) is still one pass.
-	if d.Pass != nil && g.repeat(in.Name, sha256.Sum256(append([]byte("pass\x00"), d.Pass.ID...)), now, policy) {
-		g.Stats.Repeats.Add(1)
-		return nil
+	if d.Pass != nil {
+		passKey := sha256.Sum256(append([]byte("pass\x00"), d.Pass.ID...))
+		g.tie(in.Name, textKey, passKey)
+		if g.repeat(in.Name, passKey, now, policy) {
+			g.Stats.Repeats.Add(1)
+			return nil
+		}
 	}
 	return g.commit(in, now, d, "", source, emergencyExit(policy, in))
 }
@@ -310,7 +322,9 @@ func (g *Gate) act(ctx context.Context, o *Outcome) {
 // repeat reports whether key was seen at input within the debounce
 // window of its last sighting, and remembers this sighting: a code held
 // up for longer than the window is still one read, until it has been out
-// of sight for the window.
+// of sight for the window. A text in sight keeps the pass it holds in
+// sight too (tie), so the same pass shown next in another image is still
+// the same read.
 func (g *Gate) repeat(input string, key [32]byte, now scanner.Moment, p *scanner.Policy) bool {
 	window := scanner.DefaultDebounce
 	if p != nil {
@@ -319,22 +333,41 @@ func (g *Gate) repeat(input string, key [32]byte, now scanner.Moment, p *scanner
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.recent == nil {
-		g.recent = map[recentKey]time.Time{}
+		g.recent = map[recentKey]sighting{}
 	}
 	// Forget old entries now and then; the map stays small.
 	if now.Wall.Sub(g.lastPrune) > window || len(g.recent) > 4096 {
-		for k, t := range g.recent {
-			if d := now.Wall.Sub(t); d > window || d < 0 {
+		for k, s := range g.recent {
+			if d := now.Wall.Sub(s.at); d > window || d < 0 {
 				delete(g.recent, k)
 			}
 		}
 		g.lastPrune = now.Wall
 	}
 	k := recentKey{input, key}
-	t, seen := g.recent[k]
-	g.recent[k] = now.Wall
-	d := now.Wall.Sub(t)
+	s, seen := g.recent[k]
+	d := now.Wall.Sub(s.at)
+	s.at = now.Wall
+	g.recent[k] = s
+	if s.pass != nil {
+		pk := recentKey{input, *s.pass}
+		ps := g.recent[pk]
+		ps.at = now.Wall
+		g.recent[pk] = ps
+	}
 	return seen && d >= 0 && d < window
+}
+
+// tie records that the text with key text, at input, holds the pass with
+// key pass.
+func (g *Gate) tie(input string, text, pass [32]byte) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	k := recentKey{input, text}
+	if s, ok := g.recent[k]; ok {
+		s.pass = &pass
+		g.recent[k] = s
+	}
 }
 
 // local adapts Memory to scanner.Local, answering conservatively when the

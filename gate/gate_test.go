@@ -276,6 +276,11 @@ func TestDebounceSlides(t *testing.T) {
 	if decisions != 1 {
 		t.Fatalf("one sighting of 8 s gave %d decisions", decisions)
 	}
+	// The phone is put away and the same pass shown on paper (another
+	// text): still the same read.
+	if o := r.read(exit, r.issue("a", func(p *scanner.Pass) { p.Holder = "A.B. 1-2" })); o != nil {
+		t.Fatalf("the same pass in another image, straight after: %s", o.Decision.Reason)
+	}
 	// The household's second exit is still there for another member.
 	r.expect(r.read(exit, r.issue("b")), true, scanner.ReasonOK)
 	r.advance(6 * time.Second)

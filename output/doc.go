@@ -8,10 +8,11 @@
 // returns; a timer ends it. Hooks queue the decision and return at once; a
 // worker runs each hook call with its own timeout, and when the queue is
 // full the new call is dropped and counted rather than waiting. Closing a
-// hook sends what is queued, within HookDrain. JSON lines wait for their
-// write only as long as the gate's output bound; a writer that stalls
-// (stdout into a pipe nobody reads) has later lines dropped and counted
-// until it moves again.
+// hook sends what is queued; HookDrain after Close began, the call under
+// way is cut off and the rest dropped and counted. JSON lines are written
+// one at a time, each waiting only as long as the gate's output bound; a
+// write that outlives it (stdout into a pipe nobody reads) has later lines
+// dropped at once, and counted, until it ends.
 //
 // # What outputs see
 //

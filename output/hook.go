@@ -37,9 +37,16 @@ type hook struct {
 	call    func(ctx context.Context, body []byte) error
 	queue   chan []byte
 	logger  *slog.Logger
-	stop    chan struct{}
-	done    sync.WaitGroup
-	Stats   HookStats
+
+	// base bounds every call; Close cancels it HookDrain after it began.
+	base   context.Context
+	cancel context.CancelFunc
+
+	mu     sync.RWMutex // Act holds it to queue, Close to close
+	closed bool
+	stop   chan struct{}
+	done   sync.WaitGroup
+	Stats  HookStats
 }
 
 func newHook(name string, timeout time.Duration, queue int, call func(context.Context, []byte) error) *hook {
@@ -50,6 +57,7 @@ func newHook(name string, timeout time.Duration, queue int, call func(context.Co
 		queue = DefaultHookQueue
 	}
 	h := &hook{name: name, timeout: timeout, call: call, queue: make(chan []byte, queue), stop: make(chan struct{}), logger: slog.Default()}
+	h.base, h.cancel = context.WithCancel(context.Background())
 	h.done.Add(1)
 	go h.run()
 	return h
@@ -63,11 +71,11 @@ func (h *hook) Act(_ context.Context, o *gate.Outcome) error {
 	if err != nil {
 		return err
 	}
-	select {
-	case <-h.stop:
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.closed {
 		h.Stats.Dropped.Add(1)
 		return fmt.Errorf("%s: closed, decision %d dropped", h.name, o.Seq)
-	default:
 	}
 	select {
 	case h.queue <- b:
@@ -83,37 +91,35 @@ func (h *hook) run() {
 	for {
 		select {
 		case <-h.stop:
-			h.drain(time.Now().Add(HookDrain))
+			h.drain()
 			return
 		case b := <-h.queue:
-			h.send(context.Background(), b)
+			h.send(b)
 		}
 	}
 }
 
-// drain sends the calls still queued until the deadline; those left are
-// dropped and counted.
-func (h *hook) drain(deadline time.Time) {
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
+// drain sends the calls still queued while the drain lasts; those left
+// are dropped and counted.
+func (h *hook) drain() {
 	for {
 		select {
 		case b := <-h.queue:
-			if ctx.Err() != nil {
+			if h.base.Err() != nil {
 				h.Stats.Dropped.Add(1)
 				h.logger.Warn("hook call dropped at close", "hook", h.name)
 				continue
 			}
-			h.send(ctx, b)
+			h.send(b)
 		default:
 			return
 		}
 	}
 }
 
-// send makes one call, within the hook's timeout and ctx.
-func (h *hook) send(ctx context.Context, b []byte) {
-	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+// send makes one call, within the hook's timeout and the drain.
+func (h *hook) send(b []byte) {
+	ctx, cancel := context.WithTimeout(h.base, h.timeout)
 	err := h.call(ctx, b)
 	cancel()
 	if err != nil {
@@ -124,13 +130,23 @@ func (h *hook) send(ctx context.Context, b []byte) {
 	}
 }
 
-// Close stops taking decisions, sends those already queued (each within
-// the hook's timeout, all within HookDrain; the rest are dropped and
-// counted), and stops the worker. The read in hand when a gate stops thus
-// still reaches its hooks.
+// Close stops taking decisions and sends those already queued, each within
+// the hook's timeout; HookDrain after Close began, the call under way is
+// cut off and the rest are dropped and counted. The read in hand when a
+// gate stops thus still reaches its hooks.
 func (h *hook) Close() error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
 	close(h.stop)
+	h.mu.Unlock()
+	drain := time.AfterFunc(HookDrain, h.cancel)
+	defer drain.Stop()
 	h.done.Wait()
+	h.cancel()
 	return nil
 }
 

@@ -9,13 +9,16 @@ import (
 	"github.com/checkpointgate/checkpoint/gate"
 )
 
-// JSONLines writes each decision as one line of JSON. A write that does
-// not end within the bound Act is given (stdout into a pipe nobody reads)
-// is left to end on its own; until it does, later lines are dropped and
+// JSONLines writes each decision as one line of JSON, one line at a time,
+// in order. A line waits for the one before it only within the bound Act
+// is given. A write that does not end within its bound (stdout into a
+// pipe nobody reads) is left to end on its own and the writer counts as
+// stuck: until that write ends, later lines are dropped at once and
 // counted, so a stalled writer never holds up the gate.
 type JSONLines struct {
-	w    io.Writer
-	busy chan struct{} // holds a token while a write is under way
+	w     io.Writer
+	busy  chan struct{} // holds a token while a write is under way
+	stuck atomic.Bool   // a write outlived its bound and has not ended
 
 	Dropped atomic.Int64
 }
@@ -34,15 +37,22 @@ func (j *JSONLines) Act(ctx context.Context, o *gate.Outcome) error {
 	if err != nil {
 		return err
 	}
+	if j.stuck.Load() {
+		j.Dropped.Add(1)
+		return fmt.Errorf("line of decision %d dropped: the writer is stuck", o.Seq)
+	}
 	select {
 	case j.busy <- struct{}{}:
-	default:
+	case <-ctx.Done():
 		j.Dropped.Add(1)
-		return fmt.Errorf("line of decision %d dropped: the last line is still being written", o.Seq)
+		return fmt.Errorf("line of decision %d dropped: %w", o.Seq, ctx.Err())
 	}
+	var ended atomic.Bool
 	done := make(chan error, 1)
 	go func() {
 		_, err := j.w.Write(append(b, '\n'))
+		ended.Store(true)
+		j.stuck.Store(false)
 		<-j.busy
 		done <- err
 	}()
@@ -50,6 +60,10 @@ func (j *JSONLines) Act(ctx context.Context, o *gate.Outcome) error {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
+		j.stuck.Store(true)
+		if ended.Load() { // it ended meanwhile: not stuck after all
+			j.stuck.Store(false)
+		}
 		return fmt.Errorf("line of decision %d not written yet: %w", o.Seq, ctx.Err())
 	}
 }

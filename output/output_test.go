@@ -253,3 +253,96 @@ func TestJSONLinesStalledWriter(t *testing.T) {
 		t.Errorf("lines %q %q", first, second)
 	}
 }
+
+// Two lanes writing to a slow but working stdout lose no line.
+func TestJSONLinesTwoLanes(t *testing.T) {
+	w := &slowWriter{delay: 2 * time.Millisecond}
+	j := NewJSONLines(w)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			for range 50 {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				if err := j.Act(ctx, outcome(true)); err != nil {
+					t.Error(err)
+				}
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	if n := strings.Count(w.String(), "\n"); n != 100 || j.Dropped.Load() != 0 {
+		t.Errorf("%d lines written, %d dropped; want 100 and 0", n, j.Dropped.Load())
+	}
+}
+
+type slowWriter struct {
+	mu    sync.Mutex
+	b     strings.Builder
+	delay time.Duration
+}
+
+func (w *slowWriter) Write(p []byte) (int, error) {
+	time.Sleep(w.delay)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *slowWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// Close ends within the drain even when the calls would take hours: the
+// call under way is cut off, and the queued ones are dropped and counted.
+func TestHookCloseIsBounded(t *testing.T) {
+	h, err := NewExecHook([]string{"sleep", "3600"}, time.Hour, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		h.Act(context.Background(), outcome(true))
+	}
+	closed := make(chan struct{})
+	go func() { h.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(HookDrain + 15*time.Second):
+		t.Fatal("Close still waiting well past the drain")
+	}
+	if f, d := h.Stats.Failed.Load(), h.Stats.Dropped.Load(); f+d != 3 || f < 1 {
+		t.Errorf("failed %d, dropped %d; want the call under way failed and all 3 counted", f, d)
+	}
+}
+
+// Every decision a hook takes (Act returns nil) is sent or failed, even
+// when Act races Close. The race is narrow: it takes many rounds to hit
+// (fewer under the race detector, which slows each round tenfold).
+func TestHookActRacingClose(t *testing.T) {
+	rounds := 2000
+	if raceEnabled {
+		rounds = 200
+	}
+	lost := int64(0)
+	for range rounds {
+		h := newHook("t", time.Second, 1024, func(context.Context, []byte) error { return nil })
+		var taken atomic.Int64
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				for h.Act(context.Background(), outcome(true)) == nil {
+					taken.Add(1)
+				}
+			})
+		}
+		time.Sleep(50 * time.Microsecond)
+		h.Close()
+		wg.Wait()
+		lost += taken.Load() - h.Stats.Sent.Load() - h.Stats.Failed.Load()
+	}
+	if lost != 0 {
+		t.Errorf("%d decisions taken but never sent nor failed", lost)
+	}
+}

@@ -62,8 +62,12 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	}
 	logger := slog.New(slog.NewJSONHandler(m.Stderr, nil))
 	// Standard output going away (a pipe closed, journald restarted) must
-	// not end the gate: writes then fail with EPIPE, and are counted.
-	signal.Ignore(syscall.SIGPIPE)
+	// not end the gate: with SIGPIPE taken (and let go), writes fail with
+	// EPIPE instead, and are counted. Taken, not ignored: an ignored
+	// signal would stay ignored in the hooks' commands.
+	sigpipe := make(chan os.Signal, 1)
+	signal.Notify(sigpipe, syscall.SIGPIPE)
+	defer signal.Stop(sigpipe)
 
 	trust, err := m.loadTrust(cfg)
 	if err != nil {

@@ -308,3 +308,32 @@ func TestRunStdoutStalledThenGone(t *testing.T) {
 		t.Errorf("%d events logged, want %d", st.Pending, reads)
 	}
 }
+
+// Hook commands start with no signal ignored: the daemon's own way of
+// living through a closed stdout (SIGPIPE) is not passed on to them.
+func TestHookSignalsAtDefault(t *testing.T) {
+	if os.Getenv("CHECKPOINT_QEMU") == "1" {
+		t.Skip("/proc/self/status of a child under qemu-user is qemu's")
+	}
+	out := filepath.Join(t.TempDir(), "status")
+	cfg, _, _ := stdinConfig(t, fmt.Sprintf("[[hook]]\nexec = [\"sh\", \"-c\", \"grep SigIgn /proc/self/status > %s\"]\n", out))
+	cmd := exec.Command(os.Args[0], "run", "-config", cfg)
+	cmd.Env = append(os.Environ(), "CHECKPOINT_TEST_MAIN=1")
+	cmd.Stdin = strings.NewReader("not a pass\n")
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, cmd, 30*time.Second, "its input ended")
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("the hook did not run: %v", err)
+	}
+	var mask uint64
+	if _, err := fmt.Sscanf(strings.TrimSpace(string(b)), "SigIgn: %x", &mask); err != nil {
+		t.Fatalf("%q: %v", b, err)
+	}
+	if pipe := uint64(1) << (syscall.SIGPIPE - 1); mask&pipe != 0 {
+		t.Errorf("the hook's command starts with SIGPIPE ignored (SigIgn %016x)", mask)
+	}
+}
