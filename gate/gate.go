@@ -335,8 +335,9 @@ func (g *Gate) repeat(input string, key [32]byte, now scanner.Moment, p *scanner
 	if g.recent == nil {
 		g.recent = map[recentKey]sighting{}
 	}
-	// Forget old entries now and then; the map stays small.
-	if now.Wall.Sub(g.lastPrune) > window || len(g.recent) > 4096 {
+	// Forget old entries now and then (and after the clock stepped
+	// back); the map stays small.
+	if d := now.Wall.Sub(g.lastPrune); d > window || d < 0 || len(g.recent) > 4096 {
 		for k, s := range g.recent {
 			if d := now.Wall.Sub(s.at); d > window || d < 0 {
 				delete(g.recent, k)
@@ -347,7 +348,11 @@ func (g *Gate) repeat(input string, key [32]byte, now scanner.Moment, p *scanner
 	k := recentKey{input, key}
 	s, seen := g.recent[k]
 	d := now.Wall.Sub(s.at)
+	again := seen && d >= 0 && d < window
 	s.at = now.Wall
+	if !again {
+		s.pass = nil // a new sighting: which pass it holds is decided anew
+	}
 	g.recent[k] = s
 	if s.pass != nil {
 		pk := recentKey{input, *s.pass}
@@ -355,7 +360,7 @@ func (g *Gate) repeat(input string, key [32]byte, now scanner.Moment, p *scanner
 		ps.at = now.Wall
 		g.recent[pk] = ps
 	}
-	return seen && d >= 0 && d < window
+	return again
 }
 
 // tie records that the text with key text, at input, holds the pass with

@@ -287,6 +287,36 @@ func TestDebounceSlides(t *testing.T) {
 	r.expect(r.read(exit, text), false, scanner.ReasonQuota)
 }
 
+// A code out of sight for longer than the window is a new read, whatever
+// was read meanwhile and wherever the clock stepped.
+func TestDebounceEnds(t *testing.T) {
+	r := newRig(t, nil)
+	a := r.issue("a")
+	r.expect(r.read(entry, a), true, scanner.ReasonOK)
+	r.advance(4 * time.Second)
+	if r.read(entry, a) != nil {
+		t.Fatal("a code held up was decided twice")
+	}
+	r.advance(2 * time.Second) // another holder meanwhile
+	r.expect(r.read(entry, r.issue("b")), true, scanner.ReasonOK)
+	r.advance(3500 * time.Millisecond) // a out of sight for 5.5 s
+	if r.read(entry, a) == nil {
+		t.Fatal("a shown again after the window was taken for a repeat")
+	}
+	// Two hours on, the wall clock steps back an hour (still above the
+	// gate's time floor, so trusted): every showing ten minutes apart is
+	// a read.
+	r.advance(2 * time.Hour)
+	r.expect(r.read(entry, a), true, scanner.ReasonOK)
+	r.advance(-time.Hour)
+	for i := range 5 {
+		r.advance(10 * time.Minute)
+		if r.read(entry, a) == nil {
+			t.Fatalf("showing %d after the clock stepped back was taken for a repeat", i+1)
+		}
+	}
+}
+
 func TestAntiPassback(t *testing.T) {
 	for _, tc := range []struct {
 		mode   scanner.AntiPassback

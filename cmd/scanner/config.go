@@ -287,15 +287,14 @@ func (c *Config) check(src []byte) error {
 		if !errors.As(err, &pe) {
 			return bad("policy", "%v", err)
 		}
+		if pe.Key == "site" { // the policy's site is the config's
+			return bad("site", "%s", pe.Problem)
+		}
 		// The key's line, or else its table's: a default the file left
 		// out can be wrong with a rule it set (timed anti-passback
 		// without its window).
 		k := toml.Key(append([]string{"policy"}, strings.Split(pe.Key, ".")...))
-		line := 0
-		for n := len(k); line == 0 && n > 0; n-- {
-			line = keyLine(src, k[:n])
-		}
-		return &configError{line: line, msg: fmt.Sprintf("%s: %s", k, pe.Problem)}
+		return &configError{line: keyLine(src, k), msg: fmt.Sprintf("%s: %s", k, pe.Problem)}
 	}
 	names := map[string]int{}
 	for i := range c.Inputs {
@@ -438,28 +437,43 @@ func keyLineAfter(src []byte, from int, key string) int {
 var tableRE = regexp.MustCompile(`^\s*\[\[?\s*([^\]]+?)\s*\]\]?`)
 
 // keyLine finds the line of key k in a TOML file: the first line that sets
-// k's last part inside k's table. It returns 0 when it cannot tell.
+// it, under its table or as a dotted key; else the line of the nearest
+// table or key above it that the file has (a [table] header, or the line
+// of an inline table holding it). It returns 0 when it cannot tell.
 func keyLine(src []byte, k toml.Key) int {
-	if len(k) == 0 {
-		return 0
-	}
-	table := strings.Join(k[:len(k)-1], ".")
-	last := k[len(k)-1]
-	keyRE := regexp.MustCompile(`^\s*"?` + regexp.QuoteMeta(last) + `"?\s*=`)
-	cur := ""
+	want := strings.Join(k, ".")
+	cur, best, bestLen := "", 0, 0
 	s := bufio.NewScanner(bytes.NewReader(src))
 	for n := 1; s.Scan(); n++ {
 		line := s.Text()
+		var name string
 		if m := tableRE.FindStringSubmatch(line); m != nil {
-			cur = m[1]
-			if cur == strings.Join(k, ".") {
-				return n
+			cur = dottedName(m[1])
+			name = cur
+		} else if key, _, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(strings.TrimSpace(line), "#") {
+			name = dottedName(key)
+			if cur != "" {
+				name = cur + "." + name
 			}
+		} else {
 			continue
 		}
-		if cur == table && keyRE.MatchString(line) {
+		switch {
+		case name == want:
 			return n
+		case strings.HasPrefix(want, name+".") && len(name) > bestLen:
+			best, bestLen = n, len(name)
 		}
 	}
-	return 0
+	return best
+}
+
+// dottedName is a TOML key or table name as dotted parts, without the
+// quotes and spaces around them.
+func dottedName(s string) string {
+	parts := strings.Split(s, ".")
+	for i, p := range parts {
+		parts[i] = strings.Trim(strings.TrimSpace(p), `"'`)
+	}
+	return strings.Join(parts, ".")
 }
