@@ -17,8 +17,8 @@ import (
 // counted, so a stalled writer never holds up the gate.
 type JSONLines struct {
 	w     io.Writer
-	busy  chan struct{} // holds a token while a write is under way
-	stuck atomic.Bool   // a write outlived its bound and has not ended
+	busy  chan struct{}               // holds a token while a write is under way
+	stuck atomic.Pointer[atomic.Bool] // the ended flag of a write that outlived its bound
 
 	Dropped atomic.Int64
 }
@@ -37,7 +37,7 @@ func (j *JSONLines) Act(ctx context.Context, o *gate.Outcome) error {
 	if err != nil {
 		return err
 	}
-	if j.stuck.Load() {
+	if j.stuck.Load() != nil {
 		j.Dropped.Add(1)
 		return fmt.Errorf("line of decision %d dropped: the writer is stuck", o.Seq)
 	}
@@ -47,12 +47,12 @@ func (j *JSONLines) Act(ctx context.Context, o *gate.Outcome) error {
 		j.Dropped.Add(1)
 		return fmt.Errorf("line of decision %d dropped: %w", o.Seq, ctx.Err())
 	}
-	var ended atomic.Bool
+	ended := new(atomic.Bool)
 	done := make(chan error, 1)
 	go func() {
 		_, err := j.w.Write(append(b, '\n'))
 		ended.Store(true)
-		j.stuck.Store(false)
+		j.stuck.CompareAndSwap(ended, nil)
 		<-j.busy
 		done <- err
 	}()
@@ -60,9 +60,11 @@ func (j *JSONLines) Act(ctx context.Context, o *gate.Outcome) error {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
-		j.stuck.Store(true)
+		// Only one write is under way at a time, but a later one may
+		// have begun and been marked since this one ended.
+		j.stuck.CompareAndSwap(nil, ended)
 		if ended.Load() { // it ended meanwhile: not stuck after all
-			j.stuck.Store(false)
+			j.stuck.CompareAndSwap(ended, nil)
 		}
 		return fmt.Errorf("line of decision %d not written yet: %w", o.Seq, ctx.Err())
 	}
