@@ -23,18 +23,22 @@ type Clock struct {
 	// Synced reports whether the system clock is synchronised; nil means
 	// never (trust only SetTrusted).
 	Synced func() bool
+	// Monotonic reads a clock that only runs forward, never stepped:
+	// the time since the Clock was made. nil means the process's
+	// monotonic clock. Set it, if at all, before the Clock is used.
+	Monotonic func() time.Duration
 
-	mu       sync.Mutex
-	floor    time.Time // floor at base
-	base     time.Time // time.Now() when floor was set: carries the monotonic reading
-	trusted  bool      // floor came from a trusted source this boot
-	bootID   [16]byte
-	bootBase time.Time
+	mu      sync.Mutex
+	floor   time.Time     // floor at base
+	base    time.Duration // the monotonic time when floor was set
+	trusted bool          // floor came from a trusted source this boot
+	bootID  [16]byte
+	start   time.Time // when the Clock was made, with its monotonic reading
 }
 
 // NewClock returns a clock whose floor is floor.
 func NewClock(floor time.Time) *Clock {
-	c := &Clock{floor: floor, base: time.Now(), bootBase: time.Now()}
+	c := &Clock{floor: floor, start: time.Now()}
 	rand.Read(c.bootID[:])
 	return c
 }
@@ -50,7 +54,7 @@ func (c *Clock) wall() time.Time {
 func (c *Clock) Now() scanner.Moment {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	lower := c.floor.Add(time.Since(c.base))
+	lower := c.floor.Add(c.Mono() - c.base)
 	w := c.wall().Round(0)
 	if c.Synced != nil && c.Synced() && !w.Before(lower) {
 		return scanner.Moment{Wall: w, Trusted: true}
@@ -64,14 +68,19 @@ func (c *Clock) Now() scanner.Moment {
 func (c *Clock) SetTrusted(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if t.Before(c.floor.Add(time.Since(c.base))) {
+	if t.Before(c.floor.Add(c.Mono() - c.base)) {
 		return
 	}
-	c.floor, c.base, c.trusted = t, time.Now(), true
+	c.floor, c.base, c.trusted = t, c.Mono(), true
 }
 
 // Mono returns the monotonic time since the clock was made.
-func (c *Clock) Mono() time.Duration { return time.Since(c.bootBase) }
+func (c *Clock) Mono() time.Duration {
+	if c.Monotonic != nil {
+		return c.Monotonic()
+	}
+	return time.Since(c.start)
+}
 
 // BootID returns the random ID of this boot (of this clock).
 func (c *Clock) BootID() [16]byte { return c.bootID }

@@ -21,7 +21,8 @@
 // A camera sees the same code in many frames. The same pass (by pass ID, so
 // two images of one pass are one pass), or the same unreadable text, read
 // again at the same input within the policy's debounce window of its last
-// sighting is one decision: it is neither decided nor logged again.
+// sighting (on the monotonic clock) is one decision: it is neither decided
+// nor logged again.
 //
 // Deciding and logging are one step across all inputs (decoding and the
 // outputs are not), so rules that count earlier passages — a household's

@@ -106,7 +106,7 @@ type Gate struct {
 
 	mu        sync.Mutex
 	recent    map[recentKey]sighting // debounce
-	lastPrune time.Time              // when repeat last forgot old entries
+	lastPrune time.Duration          // when (Clock.Mono) repeat last forgot old entries
 
 	Stats Stats
 }
@@ -117,10 +117,11 @@ type Stats struct {
 	LogFailures, Unlogged, OutputErrors, SourceErrors   atomic.Int64
 }
 
-// sighting is when a text or a pass was last seen at an input; for a text,
-// pass is the key of the pass it holds once that is known.
+// sighting is when (Clock.Mono) a text or a pass was last seen at an
+// input; for a text, pass is the key of the pass it holds once that is
+// known.
 type sighting struct {
-	at   time.Time
+	at   time.Duration
 	pass *[32]byte
 }
 
@@ -218,8 +219,11 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	policy := g.Policy()
 	now := g.Clock.Now()
 	// Debounce the raw text first: a camera sees one code in many frames.
+	// The debounce runs on the monotonic clock: a wall clock stepped by
+	// NTP, back or forward, neither splits one sighting nor joins two.
+	mono := g.Clock.Mono()
 	textKey := sha256.Sum256([]byte(text))
-	if g.repeat(in.Name, textKey, now, policy) {
+	if g.repeat(in.Name, textKey, mono, policy) {
 		g.Stats.Repeats.Add(1)
 		return nil
 	}
@@ -229,7 +233,7 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	if d.Pass != nil {
 		passKey := sha256.Sum256(append([]byte("pass\x00"), d.Pass.ID...))
 		g.tie(in.Name, textKey, passKey)
-		if g.repeat(in.Name, passKey, now, policy) {
+		if g.repeat(in.Name, passKey, mono, policy) {
 			g.Stats.Repeats.Add(1)
 			return nil
 		}
@@ -325,7 +329,7 @@ func (g *Gate) act(ctx context.Context, o *Outcome) {
 // of sight for the window. A text in sight keeps the pass it holds in
 // sight too (tie), so the same pass shown next in another image is still
 // the same read.
-func (g *Gate) repeat(input string, key [32]byte, now scanner.Moment, p *scanner.Policy) bool {
+func (g *Gate) repeat(input string, key [32]byte, now time.Duration, p *scanner.Policy) bool {
 	window := scanner.DefaultDebounce
 	if p != nil {
 		window = p.DebounceWindow()
@@ -335,21 +339,19 @@ func (g *Gate) repeat(input string, key [32]byte, now scanner.Moment, p *scanner
 	if g.recent == nil {
 		g.recent = map[recentKey]sighting{}
 	}
-	// Forget old entries now and then (and after the clock stepped
-	// back); the map stays small.
-	if d := now.Wall.Sub(g.lastPrune); d > window || d < 0 || len(g.recent) > 4096 {
+	// Forget old entries now and then; the map stays small.
+	if now-g.lastPrune > window || len(g.recent) > 4096 {
 		for k, s := range g.recent {
-			if d := now.Wall.Sub(s.at); d > window || d < 0 {
+			if now-s.at > window {
 				delete(g.recent, k)
 			}
 		}
-		g.lastPrune = now.Wall
+		g.lastPrune = now
 	}
 	k := recentKey{input, key}
 	s, seen := g.recent[k]
-	d := now.Wall.Sub(s.at)
-	again := seen && d >= 0 && d < window
-	s.at = now.Wall
+	again := seen && now-s.at < window
+	s.at = now
 	if !again {
 		s.pass = nil // a new sighting: which pass it holds is decided anew
 	}
@@ -357,7 +359,7 @@ func (g *Gate) repeat(input string, key [32]byte, now scanner.Moment, p *scanner
 	if s.pass != nil {
 		pk := recentKey{input, *s.pass}
 		ps := g.recent[pk]
-		ps.at = now.Wall
+		ps.at = now
 		g.recent[pk] = ps
 	}
 	return again

@@ -46,6 +46,7 @@ type rig struct {
 	log    *store.Log
 	hub    *seal.PrivateKey
 	wall   time.Time
+	mono   time.Duration // the gate's monotonic clock
 	policy *scanner.Policy
 	trust  *scanner.Trust
 	lines  bytes.Buffer
@@ -91,6 +92,7 @@ func newRig(t testing.TB, mod func(*scanner.Policy)) *rig {
 	}
 	clock := gate.NewClock(t0)
 	clock.Wall = r.now
+	clock.Monotonic = func() time.Duration { r.mu.Lock(); defer r.mu.Unlock(); return r.mono }
 	clock.Synced = func() bool { return true }
 	r.g = &gate.Gate{
 		Site: "north-gate", Log: probeLog{r}, Memory: r.log, Clock: clock,
@@ -108,7 +110,20 @@ func (r *rig) now() time.Time {
 	return r.wall
 }
 
+// advance lets time d pass: the wall clock and the monotonic clock move.
 func (r *rig) advance(d time.Duration) {
+	if d < 0 {
+		r.t.Fatalf("time does not pass backwards (step the wall clock instead)")
+	}
+	r.mu.Lock()
+	r.wall = r.wall.Add(d)
+	r.mono += d
+	r.mu.Unlock()
+}
+
+// step steps the wall clock by d, as NTP or an operator does; no time
+// passes.
+func (r *rig) step(d time.Duration) {
 	r.mu.Lock()
 	r.wall = r.wall.Add(d)
 	r.mu.Unlock()
@@ -287,6 +302,29 @@ func TestDebounceSlides(t *testing.T) {
 	r.expect(r.read(exit, text), false, scanner.ReasonQuota)
 }
 
+// A code held up while the wall clock steps, back or forward by more than
+// the window, is still one read: the debounce runs on the monotonic clock.
+func TestDebounceAcrossClockSteps(t *testing.T) {
+	for _, jump := range []time.Duration{-time.Hour, time.Hour} {
+		r := newRig(t, nil)
+		r.advance(2 * time.Hour) // the wall clock stays above the floor
+		text := r.issue("a")
+		decisions := 0
+		for i := range 12 {
+			if i == 6 {
+				r.step(jump)
+			}
+			if o := r.read(entry, text); o != nil {
+				decisions++
+			}
+			r.advance(500 * time.Millisecond)
+		}
+		if decisions != 1 {
+			t.Errorf("clock stepped %v during one sighting: %d decisions", jump, decisions)
+		}
+	}
+}
+
 // A code out of sight for longer than the window is a new read, whatever
 // was read meanwhile and wherever the clock stepped.
 func TestDebounceEnds(t *testing.T) {
@@ -308,7 +346,7 @@ func TestDebounceEnds(t *testing.T) {
 	// a read.
 	r.advance(2 * time.Hour)
 	r.expect(r.read(entry, a), true, scanner.ReasonOK)
-	r.advance(-time.Hour)
+	r.step(-time.Hour)
 	for i := range 5 {
 		r.advance(10 * time.Minute)
 		if r.read(entry, a) == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 
 	"github.com/checkpointgate/checkpoint/gate"
@@ -16,9 +17,14 @@ import (
 // stuck: until that write ends, later lines are dropped at once and
 // counted, so a stalled writer never holds up the gate.
 type JSONLines struct {
-	w     io.Writer
-	busy  chan struct{}               // holds a token while a write is under way
-	stuck atomic.Pointer[atomic.Bool] // the ended flag of a write that outlived its bound
+	w    io.Writer
+	busy chan struct{} // holds a token while a write is under way
+
+	// Writes are numbered as they begin, one at a time.
+	mu    sync.Mutex
+	begun uint64 // the last write begun
+	ended uint64 // the last write ended
+	stuck uint64 // a write that outlived its bound and has not ended; 0: none
 
 	Dropped atomic.Int64
 }
@@ -37,7 +43,10 @@ func (j *JSONLines) Act(ctx context.Context, o *gate.Outcome) error {
 	if err != nil {
 		return err
 	}
-	if j.stuck.Load() != nil {
+	j.mu.Lock()
+	stuck := j.stuck != 0
+	j.mu.Unlock()
+	if stuck {
 		j.Dropped.Add(1)
 		return fmt.Errorf("line of decision %d dropped: the writer is stuck", o.Seq)
 	}
@@ -47,12 +56,19 @@ func (j *JSONLines) Act(ctx context.Context, o *gate.Outcome) error {
 		j.Dropped.Add(1)
 		return fmt.Errorf("line of decision %d dropped: %w", o.Seq, ctx.Err())
 	}
-	ended := new(atomic.Bool)
+	j.mu.Lock()
+	j.begun++
+	n := j.begun
+	j.mu.Unlock()
 	done := make(chan error, 1)
 	go func() {
 		_, err := j.w.Write(append(b, '\n'))
-		ended.Store(true)
-		j.stuck.CompareAndSwap(ended, nil)
+		j.mu.Lock()
+		j.ended = n
+		if j.stuck == n {
+			j.stuck = 0
+		}
+		j.mu.Unlock()
 		<-j.busy
 		done <- err
 	}()
@@ -60,12 +76,11 @@ func (j *JSONLines) Act(ctx context.Context, o *gate.Outcome) error {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
-		// Only one write is under way at a time, but a later one may
-		// have begun and been marked since this one ended.
-		j.stuck.CompareAndSwap(nil, ended)
-		if ended.Load() { // it ended meanwhile: not stuck after all
-			j.stuck.CompareAndSwap(ended, nil)
+		j.mu.Lock()
+		if j.ended < n { // still under way: stuck until it ends
+			j.stuck = n
 		}
+		j.mu.Unlock()
 		return fmt.Errorf("line of decision %d not written yet: %w", o.Seq, ctx.Err())
 	}
 }

@@ -403,11 +403,10 @@ func elementLine(src []byte, name string, n int, key string) int {
 
 // tableLine returns the line of the n-th (from 1) [[name]] header, or 0.
 func tableLine(src []byte, name string, n int) int {
-	s := bufio.NewScanner(bytes.NewReader(src))
-	for line := 1; s.Scan(); line++ {
-		if m := tableRE.FindStringSubmatch(s.Text()); m != nil && m[1] == name {
+	for i, line := range tomlLines(src) {
+		if m := tableRE.FindStringSubmatch(line); m != nil && m[1] == name {
 			if n--; n == 0 {
-				return line
+				return i + 1
 			}
 		}
 	}
@@ -421,20 +420,72 @@ func keyLineAfter(src []byte, from int, key string) int {
 		return 0
 	}
 	keyRE := regexp.MustCompile(`^\s*"?` + regexp.QuoteMeta(key) + `"?\s*=`)
-	s := bufio.NewScanner(bytes.NewReader(src))
-	for line := 1; s.Scan(); line++ {
-		switch {
-		case line <= from:
-		case tableRE.MatchString(s.Text()):
+	for i, line := range tomlLines(src) {
+		switch n := i + 1; {
+		case n <= from:
+		case tableRE.MatchString(line):
 			return 0
-		case keyRE.MatchString(s.Text()):
-			return line
+		case keyRE.MatchString(line):
+			return n
 		}
 	}
 	return 0
 }
 
 var tableRE = regexp.MustCompile(`^\s*\[\[?\s*([^\]]+?)\s*\]\]?`)
+
+// tomlLines returns the file's lines with those that continue a value
+// begun on an earlier line (the elements of a multi-line array or inline
+// table) blanked, so that an element such as "timeout=3" is not taken for
+// a key. Line i+1 of the file is element i.
+func tomlLines(src []byte) []string {
+	var lines []string
+	depth := 0 // open brackets and braces of a value
+	s := bufio.NewScanner(bytes.NewReader(src))
+	for s.Scan() {
+		line := s.Text()
+		value := line
+		if depth == 0 {
+			_, v, ok := strings.Cut(line, "=")
+			if !ok || tableRE.MatchString(line) {
+				lines = append(lines, line)
+				continue
+			}
+			value = v
+		}
+		cont := depth > 0
+		depth = max(0, depth+nesting(value))
+		if cont {
+			line = ""
+		}
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+// nesting returns how many brackets and braces a piece of a TOML value
+// opens (negative: closes), not counting those in strings or comments.
+func nesting(v string) int {
+	n := 0
+	var quote rune
+	for _, c := range v {
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '#':
+			return n
+		case c == '[' || c == '{':
+			n++
+		case c == ']' || c == '}':
+			n--
+		}
+	}
+	return n
+}
 
 // keyLine finds the line of key k in a TOML file: the first line that sets
 // it, under its table or as a dotted key; else the line of the nearest
@@ -443,9 +494,8 @@ var tableRE = regexp.MustCompile(`^\s*\[\[?\s*([^\]]+?)\s*\]\]?`)
 func keyLine(src []byte, k toml.Key) int {
 	want := strings.Join(k, ".")
 	cur, best, bestLen := "", 0, 0
-	s := bufio.NewScanner(bytes.NewReader(src))
-	for n := 1; s.Scan(); n++ {
-		line := s.Text()
+	for i, line := range tomlLines(src) {
+		n := i + 1
 		var name string
 		if m := tableRE.FindStringSubmatch(line); m != nil {
 			cur = dottedName(m[1])

@@ -134,6 +134,8 @@ direction = "entry"
 		{"dotted in a table", base + "[policy]\nexit.quota_window = 5\n" + input, ":5: policy.exit.quota_window: give a duration"},
 		{"inline policy", base + "policy = { debounce = 5 }\n" + input, ":4: policy.debounce: give a duration"},
 		{"site too long", strings.Replace(base, `"main"`, `"`+strings.Repeat("s", 300)+`"`, 1) + "[policy]\ndebounce = \"5s\"\n" + input, ":1: site: longer than"},
+		{"key=value in a multi-line array", base + input + "[[hook]]\nexec = [\n  \"x\",\n  \"retries=3\",\n]\ntimeout = \"-1s\"\nretries = 2\n", ":14: unknown key \"hook.retries\""},
+		{"key=value in a multi-line array, bad value", base + input + "[[hook]]\nexec = [\n  \"x\",\n  \"timeout=3\",\n]\ntimeout = \"-1s\"\n", ":13: hook.timeout: hook 1: negative"},
 		{"no direction first", base + "[[input]]\nkind = \"stdin\"\n" + input, ":4: input.direction: input 1: required"},
 		{"same name twice", base + "[[input]]\nname = \"lane\"\nkind = \"stdin\"\ndirection = \"entry\"\n[[input]]\nkind = \"stdin\"\nname = \"lane\"\ndirection = \"exit\"\n", `:10: input.name: input 2: "lane" is input 1's name too`},
 		{"negative fps", base + input + "[[input]]\nkind = \"camera\"\ndirection = \"exit\"\nfps = -1\n", ":11: input.fps: input 2: negative"},
