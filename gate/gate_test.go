@@ -307,12 +307,15 @@ func TestDebounceSlides(t *testing.T) {
 func TestDebounceAcrossClockSteps(t *testing.T) {
 	for _, jump := range []time.Duration{-time.Hour, time.Hour} {
 		r := newRig(t, nil)
-		r.advance(2 * time.Hour) // the wall clock stays above the floor
+		r.step(3 * time.Hour) // the wall clock runs ahead of the floor...
 		text := r.issue("a")
 		decisions := 0
 		for i := range 12 {
 			if i == 6 {
 				r.step(jump)
+				if m := r.g.Clock.Now(); !m.Trusted { // ...so it stays trusted
+					t.Fatalf("after a step of %v: %+v", jump, m)
+				}
 			}
 			if o := r.read(entry, text); o != nil {
 				decisions++
@@ -341,12 +344,16 @@ func TestDebounceEnds(t *testing.T) {
 	if r.read(entry, a) == nil {
 		t.Fatal("a shown again after the window was taken for a repeat")
 	}
-	// Two hours on, the wall clock steps back an hour (still above the
-	// gate's time floor, so trusted): every showing ten minutes apart is
-	// a read.
-	r.advance(2 * time.Hour)
+	// The wall clock, three hours ahead of the gate's time floor, steps
+	// back an hour (still trusted): every showing ten minutes apart is a
+	// read.
+	r.step(3 * time.Hour)
+	r.advance(time.Hour)
 	r.expect(r.read(entry, a), true, scanner.ReasonOK)
 	r.step(-time.Hour)
+	if m := r.g.Clock.Now(); !m.Trusted {
+		t.Fatalf("after the step back: %+v", m)
+	}
 	for i := range 5 {
 		r.advance(10 * time.Minute)
 		if r.read(entry, a) == nil {

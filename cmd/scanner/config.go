@@ -436,55 +436,71 @@ var tableRE = regexp.MustCompile(`^\s*\[\[?\s*([^\]]+?)\s*\]\]?`)
 
 // tomlLines returns the file's lines with those that continue a value
 // begun on an earlier line (the elements of a multi-line array or inline
-// table) blanked, so that an element such as "timeout=3" is not taken for
-// a key. Line i+1 of the file is element i.
+// table, the lines of a multi-line string) and comment lines blanked, so
+// that an element such as "timeout=3" is not taken for a key. Line i+1 of
+// the file is element i.
 func tomlLines(src []byte) []string {
 	var lines []string
-	depth := 0 // open brackets and braces of a value
+	var v valueScan
 	s := bufio.NewScanner(bytes.NewReader(src))
 	for s.Scan() {
 		line := s.Text()
-		value := line
-		if depth == 0 {
-			_, v, ok := strings.Cut(line, "=")
-			if !ok || tableRE.MatchString(line) {
-				lines = append(lines, line)
-				continue
-			}
-			value = v
-		}
-		cont := depth > 0
-		depth = max(0, depth+nesting(value))
-		if cont {
+		switch {
+		case v.open():
+			v.scan(line)
 			line = ""
+		case strings.HasPrefix(strings.TrimSpace(line), "#"):
+			line = ""
+		case !tableRE.MatchString(line):
+			if _, value, ok := strings.Cut(line, "="); ok {
+				v.scan(value)
+			}
 		}
 		lines = append(lines, line)
 	}
 	return lines
 }
 
-// nesting returns how many brackets and braces a piece of a TOML value
-// opens (negative: closes), not counting those in strings or comments.
-func nesting(v string) int {
-	n := 0
-	var quote rune
-	for _, c := range v {
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
+// valueScan follows a TOML value across lines: the brackets and braces it
+// has open, and the multi-line string it is in, if any.
+type valueScan struct {
+	depth int
+	multi string // the delimiter, """ or ''', while in a multi-line string
+}
+
+func (v *valueScan) open() bool { return v.depth > 0 || v.multi != "" }
+
+// scan reads one line (or the value part of one) of a value.
+func (v *valueScan) scan(s string) {
+	for i := 0; i < len(s); i++ {
+		if v.multi != "" {
+			if strings.HasPrefix(s[i:], v.multi) {
+				i += len(v.multi) - 1
+				v.multi = ""
+			} else if s[i] == '\\' && v.multi == `"""` {
+				i++
 			}
+			continue
+		}
+		switch c := s[i]; {
+		case strings.HasPrefix(s[i:], `"""`) || strings.HasPrefix(s[i:], `'''`):
+			v.multi = s[i : i+3]
+			i += 2
 		case c == '"' || c == '\'':
-			quote = c
+			// A one-line string: skip to its end (basic strings escape).
+			for i++; i < len(s) && s[i] != c; i++ {
+				if c == '"' && s[i] == '\\' {
+					i++
+				}
+			}
 		case c == '#':
-			return n
+			return
 		case c == '[' || c == '{':
-			n++
+			v.depth++
 		case c == ']' || c == '}':
-			n--
+			v.depth = max(0, v.depth-1)
 		}
 	}
-	return n
 }
 
 // keyLine finds the line of key k in a TOML file: the first line that sets

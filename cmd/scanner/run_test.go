@@ -343,3 +343,35 @@ func TestHookSignalsAtDefault(t *testing.T) {
 		t.Errorf("the hook's command starts with SIGPIPE ignored (SigIgn %016x)", mask)
 	}
 }
+
+// An error's line is found past what could throw off the reading of
+// values: commented-out arrays, escaped quotes, multi-line strings (a
+// hook's shell script) holding brackets, '=' and table-like lines.
+func TestConfigErrorLinesPastOddValues(t *testing.T) {
+	base := "site = \"main\"\nissuer_keys = [\"k.pub\"]\nhub_seal_key = \"cpseal-pub-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"\n"
+	input := "[[input]]\nkind = \"stdin\"\ndirection = \"entry\"\n"
+	for _, tc := range []struct{ name, text, want string }{
+		{"commented array", base + "# exec = [\n#   \"x\",\n# ]\n" + input + "[policy]\ndebounce = 5\n", ":11: policy.debounce"},
+		{"commented array, unknown key", base + "# exec = [\n#   \"x\",\n# ]\n" + input + "colour = \"blue\"\n", ":10: unknown key"},
+		{"escaped quote", base + "[[hook]]\nexec = [\"echo\", \"a\\\"[\"]\ntimeout = 5\n" + input, ":6: hook.timeout"},
+		{"escaped quote, later table", base + "[[hook]]\nexec = [\"echo\", \"a\\\"[\"]\n" + input + "[policy]\ndebounce = 5\n", ":10: policy.debounce"},
+		{"multi-line string", base + input + "[[hook]]\nexec = [\"sh\", \"-c\", \"\"\"\necho hi\n\"\"\"]\ntimeout = 5\n", ":11: hook.timeout"},
+		{"multi-line string, second hook", base + input + "[[hook]]\nexec = [\"sh\", \"-c\", \"\"\"\necho hi\n\"\"\"]\n[[hook]]\nexec = [\"y\"]\ntimeout = 5\n", ":13: hook.timeout: hook 2"},
+		{"multi-line literal", base + input + "[[hook]]\nexec = ['sh', '-c', '''\n[ -f /x ] && a=[\n''']\ntimeout = 5\n", ":11: hook.timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := filepath.Join(t.TempDir(), "gate.toml")
+			os.WriteFile(name, []byte(tc.text), 0o644)
+			_, err := LoadConfig(name)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+	// All of it in a valid config loads.
+	name := filepath.Join(t.TempDir(), "gate.toml")
+	os.WriteFile(name, []byte(base+"# exec = [\n#   \"x\",\n# ]\n"+input+"[[hook]]\nexec = [\"sh\", \"-c\", \"\"\"\n[ -f /x ] && a=[\n\"\"\", \"a\\\"[\"]\ntimeout = \"2s\"\n[policy]\ndebounce = \"5s\"\n"), 0o644)
+	if _, err := LoadConfig(name); err != nil {
+		t.Error(err)
+	}
+}
