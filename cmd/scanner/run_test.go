@@ -98,6 +98,17 @@ func TestRunSIGTERM(t *testing.T) {
 	}
 }
 
+// expectConfigError loads a config of the given text and wants an error
+// that contains want.
+func expectConfigError(t *testing.T, text, want string) {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "gate.toml")
+	os.WriteFile(name, []byte(text), 0o644)
+	if _, err := LoadConfig(name); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want it to contain %q", err, want)
+	}
+}
+
 // Bad configs: errors that name the key and its line.
 func TestConfigErrors(t *testing.T) {
 	base := `site = "main"
@@ -146,14 +157,7 @@ direction = "entry"
 		{"hook with both", base + input + "[[hook]]\nexec = [\"x\"]\nurl = \"http://127.0.0.1/\"\n", "exactly one of exec or url"},
 		{"bad log failure", base + "on_log_failure = \"shrug\"\n" + input, `:4: on_log_failure: "shrug"`},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			name := filepath.Join(t.TempDir(), "gate.toml")
-			os.WriteFile(name, []byte(tc.text), 0o644)
-			_, err := LoadConfig(name)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %v, want it to contain %q", err, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { expectConfigError(t, tc.text, tc.want) })
 	}
 	// The example config loads.
 	if _, err := LoadConfig("../../configs/scanner.example.toml"); err != nil {
@@ -359,14 +363,7 @@ func TestConfigErrorLinesPastOddValues(t *testing.T) {
 		{"multi-line string, second hook", base + input + "[[hook]]\nexec = [\"sh\", \"-c\", \"\"\"\necho hi\n\"\"\"]\n[[hook]]\nexec = [\"y\"]\ntimeout = 5\n", ":13: hook.timeout: hook 2"},
 		{"multi-line literal", base + input + "[[hook]]\nexec = ['sh', '-c', '''\n[ -f /x ] && a=[\n''']\ntimeout = 5\n", ":11: hook.timeout"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			name := filepath.Join(t.TempDir(), "gate.toml")
-			os.WriteFile(name, []byte(tc.text), 0o644)
-			_, err := LoadConfig(name)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %v, want it to contain %q", err, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { expectConfigError(t, tc.text, tc.want) })
 	}
 	// All of it in a valid config loads.
 	name := filepath.Join(t.TempDir(), "gate.toml")
