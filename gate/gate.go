@@ -104,7 +104,7 @@ type Gate struct {
 	// logged. Decoding and the outputs stay outside it.
 	decideMu sync.Mutex
 
-	mu        sync.Mutex
+	// The debounce memory, guarded by decideMu.
 	recent    map[recentKey]sighting // debounce
 	lastPrune time.Duration          // when (Clock.Mono) repeat last forgot old entries
 
@@ -328,14 +328,12 @@ func (g *Gate) act(ctx context.Context, o *Outcome) {
 // up for longer than the window is still one read, until it has been out
 // of sight for the window. A text in sight keeps the pass it holds in
 // sight too (tie), so the same pass shown next in another image is still
-// the same read.
+// the same read. The caller holds decideMu.
 func (g *Gate) repeat(input string, key [32]byte, now time.Duration, p *scanner.Policy) bool {
 	window := scanner.DefaultDebounce
 	if p != nil {
 		window = p.DebounceWindow()
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	if g.recent == nil {
 		g.recent = map[recentKey]sighting{}
 	}
@@ -366,10 +364,8 @@ func (g *Gate) repeat(input string, key [32]byte, now time.Duration, p *scanner.
 }
 
 // tie records that the text with key text, at input, holds the pass with
-// key pass.
+// key pass. The caller holds decideMu.
 func (g *Gate) tie(input string, text, pass [32]byte) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	k := recentKey{input, text}
 	if s, ok := g.recent[k]; ok {
 		s.pass = &pass

@@ -505,7 +505,7 @@ func (l *Log) carry() (total int, err error) {
 		}
 		// The carry moved the acknowledgement down and may have raised
 		// the time floor: the log's own copies follow.
-		if rerr := l.db.View(func(tx *bolt.Tx) error {
+		rerr := l.db.View(func(tx *bolt.Tx) error {
 			meta := tx.Bucket(bucketMeta)
 			acked, err := metaU64(meta, keyAcked)
 			if err != nil {
@@ -518,7 +518,8 @@ func (l *Log) carry() (total int, err error) {
 			l.acked = acked
 			l.floor.Store(max(l.floor.Load(), floor))
 			return nil
-		}); err == nil {
+		})
+		if err == nil {
 			err = rerr
 		}
 	}()

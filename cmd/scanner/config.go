@@ -175,18 +175,28 @@ func checkKeys(src []byte) *configError {
 	if err := bareDuration(raw, reflect.TypeFor[Config](), nil, "", 0, src); err != nil {
 		return err
 	}
-	var inputs struct {
-		Input []struct {
-			Direction *scanner.Direction `toml:"direction"`
-		} `toml:"input"`
-	}
-	if _, err := toml.Decode(string(src), &inputs); err != nil {
-		return &configError{msg: err.Error()}
-	}
-	for i, in := range inputs.Input {
-		if in.Direction == nil {
+	for i, in := range tables(raw["input"]) {
+		if _, ok := in["direction"]; !ok {
 			return &configError{line: elementLine(src, "input", i+1, ""), msg: fmt.Sprintf("input.direction: input %d: required (entry or exit)", i+1)}
 		}
+	}
+	return nil
+}
+
+// tables returns the tables of a decoded array of tables, written as
+// [[name]] sections or inline; nil for anything else.
+func tables(v any) []map[string]any {
+	switch v := v.(type) {
+	case []map[string]any:
+		return v
+	case []any:
+		var ts []map[string]any
+		for _, e := range v {
+			if t, ok := e.(map[string]any); ok {
+				ts = append(ts, t)
+			}
+		}
+		return ts
 	}
 	return nil
 }
@@ -207,14 +217,8 @@ func bareDuration(v any, t reflect.Type, key toml.Key, table string, n int, src 
 				return err
 			}
 		}
-	case []map[string]any:
-		for i, elem := range v {
-			if err := bareDuration(elem, t, key, key.String(), i+1, src); err != nil {
-				return err
-			}
-		}
-	case []any:
-		for i, elem := range v {
+	case []map[string]any, []any:
+		for i, elem := range tables(v) {
 			if err := bareDuration(elem, t, key, key.String(), i+1, src); err != nil {
 				return err
 			}
@@ -419,13 +423,13 @@ func keyLineAfter(src []byte, from int, key string) int {
 	if from == 0 {
 		return 0
 	}
-	keyRE := regexp.MustCompile(`^\s*"?` + regexp.QuoteMeta(key) + `"?\s*=`)
 	for i, line := range tomlLines(src) {
+		k, _, isKey := strings.Cut(line, "=")
 		switch n := i + 1; {
 		case n <= from:
 		case tableRE.MatchString(line):
 			return 0
-		case keyRE.MatchString(line):
+		case isKey && dottedName(k) == key:
 			return n
 		}
 	}

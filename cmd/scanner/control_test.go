@@ -129,16 +129,7 @@ func TestOverrideAndLiveStatus(t *testing.T) {
 
 	// The input ends: the daemon exits 0, removing its socket.
 	stdin.Close()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit: %v\n%s", err, stderr.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("still running 20s after its input ended")
-	}
+	waitExit(t, cmd, 20*time.Second, "its input ended")
 	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
 		t.Errorf("the control socket is left behind: %v", err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -13,7 +14,8 @@ import (
 )
 
 // waitExit waits for a daemon started as cmd to exit 0 within d after
-// what (a signal, its input ending); it kills it and fails otherwise.
+// what (a signal, its input ending); it kills it and fails otherwise,
+// with what the daemon wrote to a standard error kept in a buffer.
 func waitExit(t *testing.T, cmd *exec.Cmd, d time.Duration, what string) {
 	t.Helper()
 	done := make(chan error, 1)
@@ -21,7 +23,11 @@ func waitExit(t *testing.T, cmd *exec.Cmd, d time.Duration, what string) {
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("exit after %s: %v", what, err)
+			stderr := ""
+			if b, ok := cmd.Stderr.(fmt.Stringer); ok {
+				stderr = b.String()
+			}
+			t.Fatalf("exit after %s: %v\n%s", what, err, stderr)
 		}
 	case <-time.After(d):
 		cmd.Process.Kill()
