@@ -161,7 +161,7 @@ func (g *Gate) runInput(ctx context.Context, in Input) error {
 	for {
 		r, err := in.Source.Next(ctx)
 		switch {
-		case errors.Is(err, io.EOF):
+		case err == io.EOF: // the source's end; a fault that wraps io.EOF is not
 			return nil
 		case ctx.Err() != nil:
 			return nil

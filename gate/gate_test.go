@@ -10,6 +10,7 @@ import (
 	"image"
 	"image/draw"
 	"image/png"
+	"io"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -606,4 +607,35 @@ func openEvent(t *testing.T, hub *seal.PrivateKey, s store.Sealed) scanner.Event
 		t.Fatal(err)
 	}
 	return ev
+}
+
+// script is a source that returns its steps in turn: a text to read, or
+// an error.
+type script []any
+
+func (s *script) Next(ctx context.Context) (scanner.Read, error) {
+	if len(*s) == 0 {
+		return scanner.Read{}, io.EOF
+	}
+	step := (*s)[0]
+	*s = (*s)[1:]
+	if err, ok := step.(error); ok {
+		return scanner.Read{}, err
+	}
+	return scanner.Read{Text: step.(string)}, nil
+}
+
+func (s *script) Close() error { return nil }
+
+// An input ends at its source's io.EOF and only there: a fault that wraps
+// io.EOF (a reader module's tty hung up) is counted, and reading goes on.
+func TestRunEndsOnlyAtTheSourcesEnd(t *testing.T) {
+	r := newRig(t, nil)
+	src := &script{r.issue("a"), fmt.Errorf("reader gone: %w", io.EOF), r.issue("b")}
+	if err := r.g.Run(context.Background(), []gate.Input{{Name: "reader", Direction: scanner.Entry, Source: src}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, faults := r.g.Stats.Decisions.Load(), r.g.Stats.SourceErrors.Load(); n != 2 || faults != 1 {
+		t.Errorf("%d decisions and %d faults; want both passes decided past the one fault", n, faults)
+	}
 }

@@ -17,11 +17,11 @@ type Read struct {
 
 // Source is an input: a camera, a reader module, a folder of images.
 //
-// Next blocks until the next read and returns it. It returns io.EOF when a
-// finite source (a folder, a file) is exhausted, ctx.Err() when ctx is
-// done, and other errors for faults the caller should log and count; a
-// source that recovers by itself (a camera unplugged and reopened) keeps
-// returning reads after such an error. A frame returned by Next belongs to
+// Next blocks until the next read and returns it. It returns io.EOF itself,
+// not wrapped, when a finite source (a folder, a file) is exhausted, and
+// only then; ctx.Err() when ctx is done, and other errors for faults the
+// caller should log and count; a source that recovers by itself (a camera
+// unplugged and reopened) keeps returning reads after such an error. A frame returned by Next belongs to
 // the caller until the next call to Next, which may reuse its pixels.
 type Source interface {
 	Next(ctx context.Context) (Read, error)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -199,5 +200,45 @@ func TestKeyboardDevice(t *testing.T) {
 		if err != nil || rd.Text != want || rd.Name != fifo {
 			t.Fatalf("Next = %+v, %v; want %q", rd, err, want)
 		}
+	}
+}
+
+// A device whose read reaches the end of file (a tty hung up; here a FIFO
+// whose writer went away) is unplugged, not ended: the error wraps
+// ErrUnplugged and is not io.EOF, and the reader reopens the device.
+func TestDeviceEndOfFileIsUnplug(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "event0")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	r, err := NewKeyboard(fifo, Config{NoGrab: true, MaxBackoff: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	plug := func(line string) {
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0) // waits for the reader's open
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		f := &keyFixture{size: nativeEventSize}
+		f.typeLine(line)
+		w.Write(f.b.Bytes())
+		w.Close() // unplugged
+	}
+	go plug("x")
+	if rd, err := r.Next(ctx); err != nil || rd.Text != "x" {
+		t.Fatalf("Next = %+v, %v; want x", rd, err)
+	}
+	_, err = r.Next(ctx)
+	if !errors.Is(err, ErrUnplugged) || errors.Is(err, io.EOF) {
+		t.Fatalf("after the end of file: %v; want ErrUnplugged, not io.EOF", err)
+	}
+	go plug("y")
+	if rd, err := r.Next(ctx); err != nil || rd.Text != "y" {
+		t.Fatalf("after plugging in again: Next = %+v, %v; want y", rd, err)
 	}
 }

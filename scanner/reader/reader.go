@@ -254,8 +254,14 @@ func (r *Reader) consume(c chunk) {
 		r.eof = true
 		r.pending = r.fault(fmt.Errorf("reader: %s: %w", r.name, c.err))
 	default:
+		// A device's end of file (a tty hung up) is an unplug, not the
+		// end of the source: the error must not read as io.EOF.
+		cause := c.err
+		if cause == io.EOF {
+			cause = io.ErrUnexpectedEOF
+		}
 		r.scheduleRetry()
-		r.pending = r.fault(fmt.Errorf("reader: %s: %w (%w)", r.name, ErrUnplugged, c.err))
+		r.pending = r.fault(fmt.Errorf("reader: %s: %w (%w)", r.name, ErrUnplugged, cause))
 	}
 }
 
