@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/checkpointgate/checkpoint/scanner"
@@ -172,7 +173,9 @@ func (f *Folder) Next(ctx context.Context) (scanner.Read, error) {
 		}
 		f.update(func(s *Stats) { s.Passes++ })
 		if err := f.list(); err != nil {
-			f.files, f.i = nil, 0
+			// A folder emptied or gone yields no image: after this
+			// error, the next call ends the loop with io.EOF.
+			f.files, f.i, f.inPass = nil, 0, 0
 			return scanner.Read{}, f.fail(err, false)
 		}
 		f.i, f.inPass = 0, 0
@@ -227,7 +230,15 @@ func (f *Folder) Close() error {
 // load reads the file at path into a gray image, checking its size on
 // disk and, from its header, its size in pixels before decoding it.
 func (f *Folder) load(path string) (*image.Gray, error) {
-	fh, err := os.Open(path)
+	// Anything but a regular file is refused before it is opened, and
+	// the open does not wait: opening a FIFO named like an image would
+	// block until a writer came, past any context and Close.
+	if st, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	fh, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}

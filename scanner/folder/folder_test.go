@@ -305,6 +305,28 @@ func TestLoopWithNothingReadableEnds(t *testing.T) {
 	}
 }
 
+// A looping folder emptied under it yields no image: the failed listing is
+// one error, then the loop ends.
+func TestLoopFolderEmptiedEnds(t *testing.T) {
+	dir := t.TempDir()
+	writePNG(t, filepath.Join(dir, "a.png"), gradient(2, 2))
+	f, err := Open(Config{Path: dir, Loop: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Next(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, "a.png"))
+	names, errs := readAll(t, f)
+	if len(names) != 0 || len(errs) != 1 || !strings.Contains(errs[0].Error(), "no PNG or JPEG") {
+		t.Errorf("read %q, errors %v; want the one failed listing, then the end", names, errs)
+	}
+	if s := f.Stats(); s.Passes != 1 || s.Failed != 1 {
+		t.Errorf("stats %+v; want one pass, one failure", s)
+	}
+}
+
 func TestOpenErrors(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range []struct {
