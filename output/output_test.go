@@ -67,6 +67,63 @@ func TestRelayPulse(t *testing.T) {
 	}
 }
 
+// livePin records how long the pin was last held at its active (high)
+// level.
+type livePin struct {
+	gpiotest.Pin
+	mu     sync.Mutex
+	highAt time.Time
+	held   time.Duration
+}
+
+func (p *livePin) Out(l gpio.Level) error {
+	p.mu.Lock()
+	switch {
+	case l == gpio.High && p.highAt.IsZero():
+		p.highAt = time.Now()
+	case l == gpio.Low && !p.highAt.IsZero():
+		p.held, p.highAt = time.Since(p.highAt), time.Time{}
+	}
+	p.mu.Unlock()
+	return p.Pin.Out(l)
+}
+
+// The gate stopping as a holder walks through: Close lets the pulse of the
+// last allow run its course, within RelayDrain, then leaves the pin
+// inactive and takes no more decisions.
+func TestRelayCloseEndsThePulseInHand(t *testing.T) {
+	pin := &livePin{Pin: gpiotest.Pin{N: "GPIO17"}}
+	r, err := NewRelay(pin, false, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Act(context.Background(), outcome(true)); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	pin.mu.Lock()
+	held := pin.held
+	pin.mu.Unlock()
+	if held < 300*time.Millisecond || level(&pin.Pin) != gpio.Low {
+		t.Errorf("the gate was held open %v, and is %v after Close; want the whole 300ms pulse, then low", held, level(&pin.Pin))
+	}
+	if err := r.Act(context.Background(), outcome(true)); err == nil || level(&pin.Pin) != gpio.Low {
+		t.Errorf("an allow after Close: %v, pin %v; want an error and the gate shut", err, level(&pin.Pin))
+	}
+
+	// A pulse longer than RelayDrain is cut at RelayDrain.
+	r, err = NewRelay(pin, false, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.drain = 50 * time.Millisecond
+	r.Act(context.Background(), outcome(true))
+	r.Close()
+	if level(&pin.Pin) != gpio.Low {
+		t.Error("an hour-long pulse outlived Close")
+	}
+}
+
 func TestJSONLinesHasNoPersonalData(t *testing.T) {
 	var b strings.Builder
 	j := NewJSONLines(&b)

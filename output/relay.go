@@ -15,16 +15,22 @@ import (
 // DefaultPulse is how long the relay holds the gate open.
 const DefaultPulse = 500 * time.Millisecond
 
+// RelayDrain bounds how long Close waits for a pulse under way to end.
+const RelayDrain = 5 * time.Second
+
 // Relay pulses a GPIO pin for each allowed decision. A new allow while the
 // pulse is on extends it.
 type Relay struct {
 	pin       gpio.PinOut
 	activeLow bool
 	pulse     time.Duration
+	drain     time.Duration // RelayDrain
 
-	mu    sync.Mutex
-	timer *time.Timer
-	gen   uint64 // the current pulse; a stale timer does not end a newer one
+	mu     sync.Mutex
+	timer  *time.Timer
+	gen    uint64    // the current pulse; a stale timer does not end a newer one
+	until  time.Time // when the current pulse ends
+	closed bool
 }
 
 // NewRelay drives pin (a real one from OpenRelay, or a fake in tests). The
@@ -33,7 +39,7 @@ func NewRelay(pin gpio.PinOut, activeLow bool, pulse time.Duration) (*Relay, err
 	if pulse <= 0 {
 		pulse = DefaultPulse
 	}
-	r := &Relay{pin: pin, activeLow: activeLow, pulse: pulse}
+	r := &Relay{pin: pin, activeLow: activeLow, pulse: pulse, drain: RelayDrain}
 	if err := pin.Out(r.level(false)); err != nil {
 		return nil, fmt.Errorf("relay %s: %w", pin, err)
 	}
@@ -67,6 +73,9 @@ func (r *Relay) Act(_ context.Context, o *gate.Outcome) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.closed {
+		return fmt.Errorf("relay %s: closed", r.pin)
+	}
 	if err := r.pin.Out(r.level(true)); err != nil {
 		return fmt.Errorf("relay %s: %w", r.pin, err)
 	}
@@ -75,6 +84,7 @@ func (r *Relay) Act(_ context.Context, o *gate.Outcome) error {
 	}
 	r.gen++
 	gen := r.gen
+	r.until = time.Now().Add(r.pulse)
 	r.timer = time.AfterFunc(r.pulse, func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -85,8 +95,17 @@ func (r *Relay) Act(_ context.Context, o *gate.Outcome) error {
 	return nil
 }
 
-// Close ends any pulse and leaves the pin inactive.
+// Close takes no more decisions, lets a pulse under way run its course
+// (the holder of the last pass allowed gets through), for at most
+// RelayDrain, and leaves the pin inactive.
 func (r *Relay) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	left := time.Until(r.until)
+	r.mu.Unlock()
+	if left > 0 {
+		time.Sleep(min(left, r.drain))
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.timer != nil {
