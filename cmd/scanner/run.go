@@ -140,6 +140,16 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		defer relay.Close()
 		g.Outputs = append(g.Outputs, relay)
 	}
+	// The hooks are closed together: each sends what it has queued, and
+	// HookDrain after the stop began every one has ended.
+	var hooks []io.Closer
+	defer func() {
+		var wg sync.WaitGroup
+		for _, h := range hooks {
+			wg.Go(func() { h.Close() })
+		}
+		wg.Wait()
+	}()
 	for _, h := range cfg.Hooks {
 		var out interface {
 			gate.Output
@@ -153,7 +163,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		defer out.Close()
+		hooks = append(hooks, out)
 		g.Outputs = append(g.Outputs, out)
 	}
 	// Actuate, then show: the relay and the hooks (queued at once) come

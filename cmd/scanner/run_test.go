@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/checkpointgate/checkpoint/output"
 	"github.com/checkpointgate/checkpoint/scanner"
 	"github.com/checkpointgate/checkpoint/seal"
 	"github.com/checkpointgate/checkpoint/store"
@@ -370,5 +371,43 @@ func TestConfigErrorLinesPastOddValues(t *testing.T) {
 	os.WriteFile(name, []byte(base+"# exec = [\n#   \"x\",\n# ]\n"+input+"[[hook]]\nexec = [\"sh\", \"-c\", \"\"\"\n[ -f /x ] && a=[\n\"\"\", \"a\\\"[\"]\ntimeout = \"2s\"\n[policy]\ndebounce = \"5s\"\n"), 0o644)
 	if _, err := LoadConfig(name); err != nil {
 		t.Error(err)
+	}
+}
+
+// The hooks are closed together when the gate stops: three hooks whose
+// calls hang are all cut off output.HookDrain after the stop began, not
+// one after another.
+func TestStopClosesHooksTogether(t *testing.T) {
+	hooks := ""
+	for range 3 {
+		hooks += "[[hook]]\nexec = [\"sleep\", \"60\"]\ntimeout = \"50s\"\n"
+	}
+	cfg, _, _ := stdinConfig(t, hooks)
+	in, feed := io.Pipe()
+	out, lines := io.Pipe()
+	m := NewMain()
+	var stderr bytes.Buffer // read once Run has returned
+	m.Stdin, m.Stdout, m.Stderr = in, lines, &stderr
+	ctx, stop := context.WithCancel(context.Background()) // stands in for SIGTERM
+	defer stop()
+	code := make(chan int, 1)
+	go func() { code <- m.Run(ctx, []string{"run", "-config", cfg}); lines.Close() }()
+	defer feed.Close()
+	fmt.Fprintln(feed, "not a pass")
+	line, err := bufio.NewReader(out).ReadString('\n')
+	go io.Copy(io.Discard, out)
+	if err != nil || !strings.Contains(line, `"reason"`) {
+		stop()
+		<-code
+		t.Fatalf("decision %q, %v\n%s", line, err, stderr.String())
+	}
+	time.Sleep(300 * time.Millisecond) // every hook's call is under way
+	began := time.Now()
+	stop()
+	if c := <-code; c != 0 {
+		t.Fatalf("exit %d: %s", c, stderr.String())
+	}
+	if took := time.Since(began); took > output.HookDrain+3*time.Second {
+		t.Errorf("the gate took %v to stop; every hook's call ends %v after the stop began", took.Round(100*time.Millisecond), output.HookDrain)
 	}
 }
