@@ -17,6 +17,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/checkpointgate/checkpoint/scanner"
+	"github.com/checkpointgate/checkpoint/scanner/camera"
 	"github.com/checkpointgate/checkpoint/seal"
 )
 
@@ -301,6 +302,7 @@ func (c *Config) check(src []byte) error {
 		return &configError{line: keyLine(src, k), msg: fmt.Sprintf("%s: %s", k, pe.Problem)}
 	}
 	names := map[string]int{}
+	devices := map[string]int{} // what an input reads from, but a folder
 	for i := range c.Inputs {
 		in, n := &c.Inputs[i], i+1
 		switch in.Kind {
@@ -321,6 +323,18 @@ func (c *Config) check(src []byte) error {
 			return badIn("input", n, "name", "%q is input %d's name too: override and status name inputs by it", in.Name, first)
 		}
 		names[in.Name] = n
+		// Two inputs on one stream or device would split its bytes
+		// between them, and splice lines nobody typed.
+		if dev := in.device(c); dev != "" {
+			if first, ok := devices[dev]; ok {
+				key := "path"
+				if in.Kind == "stdin" {
+					key = "kind"
+				}
+				return badIn("input", n, key, "input %d reads %s too: one input a device", first, dev)
+			}
+			devices[dev] = n
+		}
 		for _, f := range []struct {
 			key string
 			v   int
@@ -356,6 +370,28 @@ func (c *Config) check(src []byte) error {
 		}
 	}
 	return nil
+}
+
+// device returns what the input reads from, for every kind but a folder
+// (which two inputs may share): "standard input" for stdin, else the
+// device's path, with its links followed when it exists (a camera by its
+// /dev/v4l/by-id name is its /dev/videoN).
+func (in *InputConfig) device(c *Config) string {
+	p := c.path(in.Path)
+	switch in.Kind {
+	case "stdin":
+		return "standard input"
+	case "folder":
+		return ""
+	case "camera":
+		if p == "" {
+			p = camera.DefaultDevice
+		}
+	}
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		return real
+	}
+	return p
 }
 
 // dataDir returns the data folder, resolved, with its default applied.

@@ -150,6 +150,9 @@ direction = "entry"
 		{"key=value in a multi-line array, bad value", base + input + "[[hook]]\nexec = [\n  \"x\",\n  \"timeout=3\",\n]\ntimeout = \"-1s\"\n", ":13: hook.timeout: hook 1: negative"},
 		{"no direction first", base + "[[input]]\nkind = \"stdin\"\n" + input, ":4: input.direction: input 1: required"},
 		{"same name twice", base + "[[input]]\nname = \"lane\"\nkind = \"stdin\"\ndirection = \"entry\"\n[[input]]\nkind = \"stdin\"\nname = \"lane\"\ndirection = \"exit\"\n", `:10: input.name: input 2: "lane" is input 1's name too`},
+		{"stdin twice", base + input + "[[input]]\nname = \"b\"\nkind = \"stdin\"\ndirection = \"exit\"\n", ":10: input.kind: input 2: input 1 reads standard input too"},
+		{"one tty, two inputs", base + "[[input]]\nkind = \"serial\"\npath = \"/dev/ttyACM0\"\ndirection = \"entry\"\n[[input]]\nkind = \"keyboard\"\npath = \"/dev/ttyACM0\"\ndirection = \"exit\"\n", ":10: input.path: input 2: input 1 reads /dev/ttyACM0 too"},
+		{"two cameras on the default device", base + "[[input]]\nkind = \"camera\"\ndirection = \"entry\"\n[[input]]\nkind = \"camera\"\npath = \"/dev/video0\"\ndirection = \"exit\"\n", ":9: input.path: input 2: input 1 reads /dev/video0 too"},
 		{"negative fps", base + input + "[[input]]\nkind = \"camera\"\ndirection = \"exit\"\nfps = -1\n", ":11: input.fps: input 2: negative"},
 		{"hook not http", base + input + "[[hook]]\nurl = \"ftp://127.0.0.1/x\"\n", `:9: hook.url: hook 1: "ftp://127.0.0.1/x": want an http`},
 		{"negative hook timeout", base + input + "[[hook]]\nurl = \"http://127.0.0.1/x\"\n[[hook]]\nexec = [\"x\"]\ntimeout = \"-1s\"\n", ":12: hook.timeout: hook 2: negative"},
@@ -409,5 +412,31 @@ func TestStopClosesHooksTogether(t *testing.T) {
 	}
 	if took := time.Since(began); took > output.HookDrain+3*time.Second {
 		t.Errorf("the gate took %v to stop; every hook's call ends %v after the stop began", took.Round(100*time.Millisecond), output.HookDrain)
+	}
+}
+
+// One device under two names (a link, as /dev/v4l/by-id has) is one
+// device: two inputs on it are refused.
+func TestConfigOneDeviceTwoNames(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "ttyACM0"), nil, 0o600)
+	if err := os.Symlink("ttyACM0", filepath.Join(dir, "reader-by-id")); err != nil {
+		t.Skip(err)
+	}
+	name := filepath.Join(dir, "gate.toml")
+	os.WriteFile(name, []byte(`site = "main"
+issuer_keys = ["k.pub"]
+hub_seal_key = "k"
+[[input]]
+kind = "serial"
+path = "ttyACM0"
+direction = "entry"
+[[input]]
+kind = "serial"
+path = "reader-by-id"
+direction = "exit"
+`), 0o644)
+	if _, err := LoadConfig(name); err == nil || !strings.Contains(err.Error(), ":10: input.path: input 2: input 1 reads") {
+		t.Errorf("error %v, want input 2's path refused", err)
 	}
 }
