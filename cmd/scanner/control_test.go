@@ -573,3 +573,23 @@ func TestEmergencySwitchUnwritable(t *testing.T) {
 		t.Errorf("the folder holds %d files, want only the switch (no temp files left)", len(entries))
 	}
 }
+
+// The switch file is judged whole: "on" with anything after it, however
+// far on, is not on, and the problem is said.
+func TestEmergencySwitchReadWhole(t *testing.T) {
+	dir := t.TempDir()
+	for _, content := range []string{
+		"on" + strings.Repeat(" ", 62) + "# switched on by mistake; meant off\n",
+		"on" + strings.Repeat(" ", 100) + "x",
+		"on" + strings.Repeat("\n", 70),
+	} {
+		os.WriteFile(filepath.Join(dir, emergencyFile), []byte(content), 0o600)
+		if e := loadEmergency(dir); e.On() || e.Problem() == "" {
+			t.Errorf("a switch file of %d bytes beginning with on: on %v, problem %q; want off, with the problem said", len(content), e.On(), e.Problem())
+		}
+	}
+	os.WriteFile(filepath.Join(dir, emergencyFile), []byte(" ON \n"), 0o600)
+	if e := loadEmergency(dir); !e.On() || e.Problem() != "" {
+		t.Errorf("a switch file holding ON: on %v, problem %q", e.On(), e.Problem())
+	}
+}

@@ -60,9 +60,15 @@ func readEmergency(path string) (bool, error) {
 		return false, fmt.Errorf("emergency switch: %w", err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 64))
+	// The whole file is judged: "on" and then, past a limit, anything
+	// else is not "on".
+	const most = 64
+	b, err := io.ReadAll(io.LimitReader(f, most+1))
 	if err != nil {
 		return false, fmt.Errorf("emergency switch: %w", err)
+	}
+	if len(b) > most {
+		return false, fmt.Errorf("emergency switch %s: over %d bytes, not on or off; taken as off", path, most)
 	}
 	switch strings.ToLower(strings.TrimSpace(string(b))) {
 	case "on":
