@@ -215,8 +215,14 @@ func (s *controlServer) handle(ctx context.Context, c net.Conn) {
 	defer c.Close()
 	// The request is read within the deadline; the answer may take longer
 	// (an override waits for its commit and its outputs) and gets its own.
+	// A stop cuts the wait for a request short: a client that connected
+	// and sent nothing does not hold up the gate's stop.
 	c.SetReadDeadline(time.Now().Add(controlTimeout))
+	cut := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })
 	req, rerr := readRequest(c)
+	if !cut() && rerr != nil {
+		rerr = errors.New("the gate is stopping")
+	}
 	var resp controlResponse
 	if uid, err := peerUID(c); err != nil {
 		s.logger.Warn("control socket: cannot tell who is asking", "err", err)

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -591,5 +592,34 @@ func TestEmergencySwitchReadWhole(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, emergencyFile), []byte(" ON \n"), 0o600)
 	if e := loadEmergency(dir); !e.On() || e.Problem() != "" {
 		t.Errorf("a switch file holding ON: on %v, problem %q", e.On(), e.Problem())
+	}
+}
+
+// A client that connects and sends nothing does not hold up the stop: the
+// wait for its request ends with the stop, and it is told why.
+func TestControlIdleClientDoesNotHoldUpStop(t *testing.T) {
+	skipWithoutControl(t)
+	if os.Getenv("CHECKPOINT_QEMU") == "1" {
+		t.Skip("signals to a child under qemu-user are not what this tests")
+	}
+	cfg, _, dataDir := stdinConfig(t, "")
+	d := startDaemon(t, cfg)
+	d.ready(cfg)
+	c, err := net.Dial("unix", filepath.Join(dataDir, controlFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	time.Sleep(100 * time.Millisecond) // accepted: the server waits for the request
+	began := time.Now()
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	waitExit(t, d.cmd, 30*time.Second, "SIGTERM")
+	if took := time.Since(began); took >= controlTimeout/2 {
+		t.Errorf("the gate took %v to stop, held up by a client that sent nothing", took.Round(100*time.Millisecond))
+	}
+	var resp controlResponse
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := json.NewDecoder(c).Decode(&resp); err != nil || !strings.Contains(resp.Error, "stopping") {
+		t.Errorf("the idle client got %+v, %v; want told the gate is stopping", resp, err)
 	}
 }
