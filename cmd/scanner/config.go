@@ -402,6 +402,19 @@ func (c *Config) dataDir() string {
 	return c.path(c.DataDir)
 }
 
+// gateID names the gate on this machine: its data folder, absolute, with
+// links followed (as far as it exists), which one gate at a time holds.
+func (c *Config) gateID() string {
+	d, err := filepath.Abs(c.dataDir())
+	if err != nil {
+		return c.dataDir()
+	}
+	if real, err := filepath.EvalSymlinks(d); err == nil {
+		return real
+	}
+	return d
+}
+
 func (c *Config) controlSocket() string {
 	if c.ControlSocket == "" {
 		return filepath.Join(c.dataDir(), controlFile)

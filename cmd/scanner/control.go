@@ -46,6 +46,10 @@ type controlRequest struct {
 	Allow  *bool  `json:"allow,omitempty"`  // override: open (true) or keep shut (false)
 	Reason string `json:"reason,omitempty"` // override: the gatekeeper's words
 	On     *bool  `json:"on,omitempty"`     // emergency: switch on (true) or off (false)
+	// Gate is the data folder of the gate the client means (its config's,
+	// resolved): a daemon serving another gate on the same socket path
+	// refuses the request rather than act on it.
+	Gate string `json:"gate,omitempty"`
 }
 
 // controlResponse is the daemon's answer: an error, or what was asked for.
@@ -67,6 +71,8 @@ type controlServer struct {
 	allowedUID func(uid int) bool
 	// emergency is the gate's emergency switch; nil: none.
 	emergency *emergencySwitch
+	// dataDir is the gate's data folder, resolved (gateID).
+	dataDir string
 	// policyEmergency: the policy itself is in emergency mode.
 	policyEmergency bool
 }
@@ -232,6 +238,9 @@ func (s *controlServer) handle(ctx context.Context, c net.Conn) {
 		resp.Error = "not allowed"
 	} else if rerr != nil {
 		resp.Error = rerr.Error()
+	} else if req.Gate != "" && req.Gate != s.dataDir {
+		s.logger.Warn("control socket: a request for another gate", "uid", uid)
+		resp.Error = fmt.Sprintf("this socket serves the gate whose data folder is %s, not %s: two gates share one control_socket", s.dataDir, req.Gate)
 	} else {
 		resp = s.answer(ctx, req, uid)
 	}
@@ -256,7 +265,7 @@ func readRequest(r io.Reader) (controlRequest, error) {
 	dec := json.NewDecoder(io.LimitReader(r, maxControlRequest))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return req, fmt.Errorf("bad request: one JSON object of at most %d bytes, with the fields op, input, allow, reason and on", maxControlRequest)
+		return req, fmt.Errorf("bad request: one JSON object of at most %d bytes, with the fields op, input, allow, reason, on and gate", maxControlRequest)
 	}
 	return req, nil
 }
@@ -358,6 +367,13 @@ var errNoDaemon = errors.New("no gate daemon answers on the control socket")
 // errNoAnswer: the request went out and no answer came back; what it did
 // is unknown.
 var errNoAnswer = errors.New("the gate daemon did not answer")
+
+// askGate sends req to the gate of config cfg, on its control socket; a
+// daemon there that serves another gate refuses it.
+func askGate(cfg *Config, req controlRequest) (*controlResponse, error) {
+	req.Gate = cfg.gateID()
+	return askDaemon(cfg.controlSocket(), req)
+}
 
 // askDaemon sends req to the daemon on the control socket at path. It
 // talks only to a daemon run by this user or root.

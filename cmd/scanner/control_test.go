@@ -623,3 +623,42 @@ func TestControlIdleClientDoesNotHoldUpStop(t *testing.T) {
 		t.Errorf("the idle client got %+v, %v; want told the gate is stopping", resp, err)
 	}
 }
+
+// Two gates whose configs name one control socket: the second runs without
+// one, and a command for it must not switch or open the first.
+func TestControlRefusesRequestsForAnotherGate(t *testing.T) {
+	skipWithoutControl(t)
+	sock := filepath.Join(t.TempDir(), "shared.sock")
+	extra := fmt.Sprintf("control_socket = %q", sock)
+	cfgA, _, dataA := stdinConfig(t, extra)
+	cfgB, _, _ := stdinConfig(t, extra)
+	a := startDaemon(t, cfgA)
+	a.ready(cfgA)
+	b := startDaemon(t, cfgB)
+	b.ready(cfgB) // answered by A, for a status with no gate named
+
+	for _, args := range [][]string{
+		{"emergency", "-config", cfgB, "on"},
+		{"override", "-config", cfgB, "-allow", "-reason", "checked by phone"},
+		{"status", "-config", cfgB},
+	} {
+		r := runMain(t, time.Now(), args...)
+		if r.code == 0 || !strings.Contains(r.stderr, "two gates share one control_socket") {
+			t.Errorf("%s for gate B, through gate A's socket: exit %d, %q", args[0], r.code, r.stderr)
+		}
+	}
+	resp, err := askDaemon(sock, controlRequest{Op: "status"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Status.Emergency.Switch || resp.Status.Log.Pending != 0 {
+		t.Errorf("gate A was switched (%v) or logged %d events", resp.Status.Emergency.Switch, resp.Status.Log.Pending)
+	}
+	if _, err := os.Stat(filepath.Join(dataA, emergencyFile)); err == nil {
+		t.Error("gate A's switch file was written")
+	}
+	a.stdin.Close()
+	b.stdin.Close()
+	waitExit(t, a.cmd, 20*time.Second, "its input ended")
+	waitExit(t, b.cmd, 20*time.Second, "its input ended")
+}

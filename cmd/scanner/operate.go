@@ -65,7 +65,7 @@ func (m *Main) override(args []string) (int, error) {
 		}
 		name = names[0]
 	}
-	resp, err := askDaemon(cfg.controlSocket(), controlRequest{Op: "override", Input: name, Allow: allow, Reason: *reason})
+	resp, err := askGate(cfg, controlRequest{Op: "override", Input: name, Allow: allow, Reason: *reason})
 	switch {
 	case errors.Is(err, errNoDaemon):
 		return exitError, hinted(err, "is the gate running (scanner run -config %s)?", *cfgFile)
@@ -123,7 +123,7 @@ func (m *Main) emergency(args []string) error {
 	if err != nil {
 		return hinted(err, "give the config the gate runs with")
 	}
-	resp, err := askDaemon(cfg.controlSocket(), controlRequest{Op: "emergency", On: &on})
+	resp, err := askGate(cfg, controlRequest{Op: "emergency", On: &on})
 	switch {
 	case errors.Is(err, errNoDaemon):
 		return m.emergencyOffline(cfg, on)

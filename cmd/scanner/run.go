@@ -190,7 +190,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	}
 	ctl := &controlServer{
 		ln: ln, gate: g, inputs: inputs, logger: logger, allowedUID: sameUserOrRoot,
-		emergency: emergency, policyEmergency: policy.Emergency,
+		emergency: emergency, policyEmergency: policy.Emergency, dataDir: cfg.gateID(),
 		status: func() (*statusReport, error) {
 			rep, err := collectStatus(cfg.Site, trustNow.Load(), tcache, events, clock.Now().Wall)
 			if err != nil {

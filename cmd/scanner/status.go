@@ -102,7 +102,7 @@ func (m *Main) status(args []string) error {
 		return hinted(err, "see configs/scanner.example.toml for every key")
 	}
 	// A running daemon holds the files: ask it.
-	rep, err := askDaemon(cfg.controlSocket(), controlRequest{Op: "status"})
+	rep, err := askGate(cfg, controlRequest{Op: "status"})
 	switch {
 	case err == nil && rep.Status != nil:
 		return m.printStatus(rep.Status, *asJSON)
