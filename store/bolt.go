@@ -161,7 +161,7 @@ func createAtomic(path string, opts *bolt.Options, init func(*bolt.Tx) error) er
 		err = cerr
 	}
 	if err == nil {
-		err = syncFile(tmp)
+		err = finishFile(tmp)
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)
@@ -176,12 +176,17 @@ func createAtomic(path string, opts *bolt.Options, init func(*bolt.Tx) error) er
 	return nil
 }
 
-func syncFile(path string) error {
+// finishFile gives a new file its folder's owner (takeFolderOwner) and
+// syncs it.
+func finishFile(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
-	err = f.Sync()
+	err = takeFolderOwner(f)
+	if err == nil {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
