@@ -161,7 +161,7 @@ func createAtomic(path string, opts *bolt.Options, init func(*bolt.Tx) error) er
 		err = cerr
 	}
 	if err == nil {
-		err = finishFile(tmp)
+		err = syncFile(tmp)
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)
@@ -176,17 +176,12 @@ func createAtomic(path string, opts *bolt.Options, init func(*bolt.Tx) error) er
 	return nil
 }
 
-// finishFile gives a new file its folder's owner (takeFolderOwner) and
-// syncs it.
-func finishFile(path string) error {
+func syncFile(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
-	err = takeFolderOwner(f)
-	if err == nil {
-		err = f.Sync()
-	}
+	err = f.Sync()
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -278,6 +273,9 @@ type opened struct {
 // damaged one aside and starts a fresh one. The caller finishes the open
 // (migrations, loading state) and then calls finishOpen.
 func openFile(s openSpec) (*opened, error) {
+	if err := checkFolderOwner(filepath.Dir(s.path)); err != nil {
+		return nil, err
+	}
 	sp := sidecarPath(s.path)
 	side, found, err := readSidecar(sp)
 	if errors.Is(err, errSidecarCorrupt) {

@@ -33,6 +33,13 @@ var (
 	// ErrLocked is returned by OpenLog and OpenTrust when another process
 	// holds the file open and the lock timeout passed.
 	ErrLocked = errors.New("store: file is in use by another process")
+
+	// ErrForeignFolder is returned by OpenLog, OpenTrust and
+	// WriteFileAtomic run as root on a folder another user owns (a gate's
+	// data folder, when the gate runs as a service user): root would leave
+	// files there that user cannot open, and would follow links that user
+	// planted. Run as the folder's owner instead.
+	ErrForeignFolder = errors.New("store: the folder belongs to another user")
 )
 
 // isFull reports whether err says that a write did not fit.

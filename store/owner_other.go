@@ -2,7 +2,5 @@
 
 package store
 
-import "os"
-
-// takeFolderOwner does nothing where files have no Unix owner.
-func takeFolderOwner(*os.File) error { return nil }
+// checkFolderOwner does nothing where files have no Unix owner.
+func checkFolderOwner(string) error { return nil }

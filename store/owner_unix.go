@@ -3,27 +3,23 @@
 package store
 
 import (
+	"fmt"
 	"os"
-	"path/filepath"
 	"syscall"
 )
 
-// takeFolderOwner gives a file this process created, before it is renamed
-// into place, the owner of its folder, when this process is root and the
-// folder is another user's: root running a command on a gate's data
-// folder (a status, an emergency switch with the daemon stopped) must not
-// leave files the gate's own user cannot open.
-func takeFolderOwner(f *os.File) error {
+// checkFolderOwner refuses, when this process is root, a folder that
+// another user owns (ErrForeignFolder).
+func checkFolderOwner(dir string) error {
 	if os.Geteuid() != 0 {
 		return nil
 	}
-	fi, err := os.Stat(filepath.Dir(f.Name()))
+	fi, err := os.Stat(dir)
 	if err != nil {
-		return err
+		return nil // the open that follows says what is wrong
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok || st.Uid == 0 {
-		return nil
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 {
+		return fmt.Errorf("%w: %s belongs to user %d, and this runs as root: run it as that user", ErrForeignFolder, dir, st.Uid)
 	}
-	return f.Chown(int(st.Uid), int(st.Gid))
+	return nil
 }

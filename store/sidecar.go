@@ -160,16 +160,24 @@ func writeSlot(path string, s sidecar) error {
 // the new, never a part; the fixed temp name means crashes leave at most
 // one stray file, replaced by the next write. The store keeps its sidecars
 // this way; the scanner keeps its emergency switch this way.
+//
+// It returns an error wrapping ErrForeignFolder when run as root on a
+// folder another user owns.
 func WriteFileAtomic(path string, data []byte) error {
+	if err := checkFolderOwner(filepath.Dir(path)); err != nil {
+		return err
+	}
+	// The temp file is always a new one: whatever is at its name (a
+	// stray from a crash, a link) is removed, not written through.
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
-	err = takeFolderOwner(f)
-	if err == nil {
-		_, err = f.Write(data)
-	}
+	_, err = f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}

@@ -145,3 +145,36 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// Root's commands on a stopped gate that runs as a service user: they do
+// not make files in its data folder (the gate could not open them) or the
+// folder itself, and say how to run them instead.
+func TestOfflineCommandsAsRootLeaveTheGatesFolderAlone(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root")
+	}
+	cfg, _, dataDir := stdinConfig(t, "")
+	for _, args := range [][]string{{"emergency", "-config", cfg, "on"}, {"status", "-config", cfg}} {
+		r := runMain(t, time.Now(), args...)
+		if args[0] == "emergency" && (r.code == 0 || !strings.Contains(r.stderr, "never run")) {
+			t.Errorf("emergency on, no data folder yet: exit %d, %q", r.code, r.stderr)
+		}
+	}
+	if _, err := os.Stat(dataDir); err == nil {
+		t.Fatal("root made the gate's data folder")
+	}
+	if err := os.Mkdir(dataDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dataDir, serviceUID, serviceUID); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"emergency", "-config", cfg, "on"}, {"status", "-config", cfg}} {
+		if r := runMain(t, time.Now(), args...); r.code == 0 || !strings.Contains(r.stderr, "sudo -u") {
+			t.Errorf("%s as root in the service user's folder: exit %d, %q", args[0], r.code, r.stderr)
+		}
+	}
+	if entries, _ := os.ReadDir(dataDir); len(entries) != 0 {
+		t.Errorf("root left %d files in the gate's data folder", len(entries))
+	}
+}

@@ -148,6 +148,16 @@ func (m *Main) emergency(args []string) error {
 	return nil
 }
 
+// asGateUser adds to err, when it is the store refusing root in the data
+// folder of a gate that runs as another user, how to run the command
+// (scanner args) instead.
+func asGateUser(err error, args string) error {
+	if errors.Is(err, store.ErrForeignFolder) {
+		return hinted(err, "run it as the gate's user: sudo -u USER scanner %s", args)
+	}
+	return err
+}
+
 // emergencyOffline writes the switch for a gate that is not running; a gate
 // that runs without its control socket holds the event log's lock and is
 // told apart.
@@ -157,20 +167,28 @@ func (m *Main) emergencyOffline(cfg *Config, on bool) error {
 		return err
 	}
 	dataDir := cfg.dataDir()
+	// Root does not make the data folder of a gate that never ran: it
+	// would be root's, and a gate that runs as a service user could not
+	// use it.
+	if _, err := os.Stat(dataDir); errors.Is(err, os.ErrNotExist) && os.Geteuid() == 0 {
+		return hinted(fmt.Errorf("the data folder %s does not exist: the gate has never run", dataDir),
+			"start the gate, or run this as the gate's user: sudo -u USER scanner emergency -config FILE %s", onOff(on))
+	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return hinted(err, "data_dir must be a folder the scanner can write")
 	}
+	args := "emergency -config FILE " + onOff(on)
 	events, err := store.OpenLog(filepath.Join(dataDir, logFile), store.LogOptions{Hub: hubKey, LockTimeout: time.Second})
 	if errors.Is(err, store.ErrLocked) {
 		return hinted(errors.New("the gate is running but does not answer on its control socket"),
 			"see the gate's log for why (\"no control socket\"); until then emergency mode is only in the config's [policy]")
 	}
 	if err != nil {
-		return err
+		return asGateUser(err, args)
 	}
 	defer events.Close()
 	if err := writeEmergency(filepath.Join(dataDir, emergencyFile), on); err != nil {
-		return err
+		return asGateUser(err, args)
 	}
 	fmt.Fprintf(m.Stdout, "the gate is not running: emergency mode will be %s when it starts\n", onOff(on))
 	return nil

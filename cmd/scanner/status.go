@@ -120,7 +120,7 @@ func (m *Main) status(args []string) error {
 		if errors.Is(err, store.ErrLocked) {
 			return hinted(err, "the gate daemon holds the files but does not answer on %s; is control_socket the same in its config?", cfg.controlSocket())
 		}
-		return err
+		return asGateUser(err, "status -config "+*cfgFile)
 	}
 	tc, err := store.OpenTrust(filepath.Join(dataDir, trustFile), store.TrustOptions{LockTimeout: time.Second})
 	if err != nil {
