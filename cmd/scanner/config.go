@@ -391,7 +391,7 @@ func (in *InputConfig) device(c *Config) string {
 	if real, err := filepath.EvalSymlinks(p); err == nil {
 		return real
 	}
-	return p
+	return filepath.Clean(p) // not there yet (a reader not plugged in)
 }
 
 // dataDir returns the data folder, resolved, with its default applied.

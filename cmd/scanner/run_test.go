@@ -152,6 +152,7 @@ direction = "entry"
 		{"same name twice", base + "[[input]]\nname = \"lane\"\nkind = \"stdin\"\ndirection = \"entry\"\n[[input]]\nkind = \"stdin\"\nname = \"lane\"\ndirection = \"exit\"\n", `:10: input.name: input 2: "lane" is input 1's name too`},
 		{"stdin twice", base + input + "[[input]]\nname = \"b\"\nkind = \"stdin\"\ndirection = \"exit\"\n", ":10: input.kind: input 2: input 1 reads standard input too"},
 		{"one tty, two inputs", base + "[[input]]\nkind = \"serial\"\npath = \"/dev/ttyACM0\"\ndirection = \"entry\"\n[[input]]\nkind = \"keyboard\"\npath = \"/dev/ttyACM0\"\ndirection = \"exit\"\n", ":10: input.path: input 2: input 1 reads /dev/ttyACM0 too"},
+		{"one reader not plugged in, spelt two ways", base + "[[input]]\nkind = \"serial\"\npath = \"/dev/ttyNOTHERE7\"\ndirection = \"entry\"\n[[input]]\nkind = \"keyboard\"\npath = \"/dev//./ttyNOTHERE7\"\ndirection = \"exit\"\n", ":10: input.path: input 2: input 1 reads /dev/ttyNOTHERE7 too"},
 		{"two cameras on the default device", base + "[[input]]\nkind = \"camera\"\ndirection = \"entry\"\n[[input]]\nkind = \"camera\"\npath = \"/dev/video0\"\ndirection = \"exit\"\n", ":9: input.path: input 2: input 1 reads /dev/video0 too"},
 		{"negative fps", base + input + "[[input]]\nkind = \"camera\"\ndirection = \"exit\"\nfps = -1\n", ":11: input.fps: input 2: negative"},
 		{"hook not http", base + input + "[[hook]]\nurl = \"ftp://127.0.0.1/x\"\n", `:9: hook.url: hook 1: "ftp://127.0.0.1/x": want an http`},
