@@ -55,6 +55,7 @@ type controlRequest struct {
 // controlResponse is the daemon's answer: an error, or what was asked for.
 type controlResponse struct {
 	Error     string           `json:"error,omitempty"`
+	OtherGate string           `json:"other_gate,omitempty"` // with Error: the data folder of the gate that answered, not the one asked for
 	Status    *statusReport    `json:"status,omitempty"`
 	Decision  *output.Payload  `json:"decision,omitempty"`
 	Emergency *emergencyStatus `json:"emergency,omitempty"`
@@ -241,6 +242,7 @@ func (s *controlServer) handle(ctx context.Context, c net.Conn) {
 	} else if req.Gate != "" && req.Gate != s.dataDir {
 		s.logger.Warn("control socket: a request for another gate", "uid", uid)
 		resp.Error = fmt.Sprintf("this socket serves the gate whose data folder is %s, not %s: two gates share one control_socket", s.dataDir, req.Gate)
+		resp.OtherGate = s.dataDir
 	} else {
 		resp = s.answer(ctx, req, uid)
 	}
@@ -364,6 +366,10 @@ func sameUserOrRoot(uid int) bool { return uid == 0 || uid == os.Getuid() }
 // errNoDaemon: nothing answers on the control socket.
 var errNoDaemon = errors.New("no gate daemon answers on the control socket")
 
+// errOtherGate: the daemon on the control socket serves another gate (two
+// configs name one control_socket); it did nothing.
+var errOtherGate = errors.New("the control socket serves another gate")
+
 // errNoAnswer: the request went out and no answer came back; what it did
 // is unknown.
 var errNoAnswer = errors.New("the gate daemon did not answer")
@@ -399,6 +405,9 @@ func askDaemon(path string, req controlRequest) (*controlResponse, error) {
 			return nil, fmt.Errorf("control socket: %w", werr)
 		}
 		return nil, fmt.Errorf("%w: %v", errNoAnswer, err)
+	}
+	if resp.OtherGate != "" {
+		return nil, fmt.Errorf("%w: %s: the gate whose data folder is %s answers there; two gates share one control_socket", errOtherGate, path, printable(resp.OtherGate))
 	}
 	if resp.Error != "" {
 		return nil, fmt.Errorf("the gate daemon says: %s", printable(resp.Error))

@@ -631,7 +631,7 @@ func TestControlRefusesRequestsForAnotherGate(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "shared.sock")
 	extra := fmt.Sprintf("control_socket = %q", sock)
 	cfgA, _, dataA := stdinConfig(t, extra)
-	cfgB, _, _ := stdinConfig(t, extra)
+	cfgB, _, dataB := stdinConfig(t, extra)
 	a := startDaemon(t, cfgA)
 	a.ready(cfgA)
 	b := startDaemon(t, cfgB)
@@ -657,8 +657,23 @@ func TestControlRefusesRequestsForAnotherGate(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dataA, emergencyFile)); err == nil {
 		t.Error("gate A's switch file was written")
 	}
-	a.stdin.Close()
+
+	// Gate B stopped: its commands do what they do for any stopped gate,
+	// on B's files.
 	b.stdin.Close()
-	waitExit(t, a.cmd, 20*time.Second, "its input ended")
 	waitExit(t, b.cmd, 20*time.Second, "its input ended")
+	if r := runMain(t, time.Now(), "emergency", "-config", cfgB, "on"); r.code != 0 || !strings.Contains(r.stdout, "when it starts") {
+		t.Errorf("emergency on for stopped gate B: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(dataB, emergencyFile)); err != nil || strings.TrimSpace(string(b)) != "on" {
+		t.Errorf("gate B's switch file: %q, %v", b, err)
+	}
+	if r := runMain(t, time.Now(), "status", "-config", cfgB); r.code != 0 {
+		t.Errorf("status of stopped gate B: exit %d, %q", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dataA, emergencyFile)); err == nil {
+		t.Error("gate A's switch file was written")
+	}
+	a.stdin.Close()
+	waitExit(t, a.cmd, 20*time.Second, "its input ended")
 }

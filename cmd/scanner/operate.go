@@ -125,6 +125,9 @@ func (m *Main) emergency(args []string) error {
 	}
 	resp, err := askGate(cfg, controlRequest{Op: "emergency", On: &on})
 	switch {
+	case errors.Is(err, errOtherGate):
+		fmt.Fprintf(m.Stderr, "scanner: warning: %v\n", err)
+		return m.emergencyOffline(cfg, on)
 	case errors.Is(err, errNoDaemon):
 		return m.emergencyOffline(cfg, on)
 	case errors.Is(err, errNoAnswer):

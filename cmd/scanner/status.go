@@ -108,6 +108,8 @@ func (m *Main) status(args []string) error {
 		return m.printStatus(rep.Status, *asJSON)
 	case err == nil:
 		return errors.New("the daemon sent no status")
+	case errors.Is(err, errOtherGate):
+		fmt.Fprintf(m.Stderr, "scanner: warning: %v\n", err)
 	case !errors.Is(err, errNoDaemon):
 		return err
 	}
