@@ -14,9 +14,12 @@ import (
 // floor: the last event, a hub-signed time, the build time). Within a boot
 // the floor advances with the monotonic clock. The wall clock is trusted
 // when Synced says the system clock is synchronised (for example by NTP)
-// and it is not below the floor, or after SetTrusted gave a time from a
-// trusted source (the hub's signed time); otherwise decisions use the
-// advanced floor, marked untrusted.
+// and it is not below the floor; each such reading raises the floor. After
+// a trusted reading, or after SetTrusted gave a time from a trusted source
+// (the hub's signed time), the floor itself is trusted: a clock that then
+// steps back or loses its synchronisation gives the floor, advanced by the
+// monotonic clock, as trusted time. Before any, decisions use the advanced
+// floor, marked untrusted.
 type Clock struct {
 	// Wall reads the wall clock; nil means time.Now.
 	Wall func() time.Time
@@ -54,9 +57,14 @@ func (c *Clock) wall() time.Time {
 func (c *Clock) Now() scanner.Moment {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	lower := c.floor.Add(c.Mono() - c.base)
+	mono := c.Mono()
+	lower := c.floor.Add(mono - c.base)
 	w := c.wall().Round(0)
 	if c.Synced != nil && c.Synced() && !w.Before(lower) {
+		// A trusted reading raises the floor: a clock stepped back
+		// later, or one that loses its synchronisation, is never used
+		// below it, and the floor runs on from it, trusted.
+		c.floor, c.base, c.trusted = w, mono, true
 		return scanner.Moment{Wall: w, Trusted: true}
 	}
 	return scanner.Moment{Wall: lower, Trusted: c.trusted}

@@ -639,3 +639,32 @@ func TestRunEndsOnlyAtTheSourcesEnd(t *testing.T) {
 		t.Errorf("%d decisions and %d faults; want both passes decided past the one fault", n, faults)
 	}
 }
+
+// The gate logged a read at trusted time; then the system clock steps back
+// while still "synchronised", or loses its synchronisation. A pass expired
+// by the trusted time already logged stays expired: the clock never goes
+// below a trusted reading.
+func TestClockNeverBelowATrustedReading(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		then func(r *rig)
+	}{
+		{"stepped back, still synchronised", func(r *rig) { r.step(-7 * 24 * time.Hour) }},
+		{"synchronisation lost", func(r *rig) { r.g.Clock.Synced = func() bool { return false } }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, nil)
+			r.step(10 * 24 * time.Hour) // after a power cut: the floor t0 is 10 days old, NTP has the true time
+			r.expect(r.read(entry, r.issue("a")), true, scanner.ReasonOK)
+			logged := r.log.TimeFloor()
+			expired := r.issue("b", func(p *scanner.Pass) { p.Expiry = t0.Add(5 * 24 * time.Hour) })
+
+			tc.then(r)
+			r.advance(time.Minute)
+			if m := r.g.Clock.Now(); m.Wall.Before(logged) || !m.Trusted {
+				t.Errorf("decision time %+v; want trusted, not below the trusted time logged, %v", m, logged)
+			}
+			r.expect(r.read(entry, expired), false, scanner.ReasonExpired)
+		})
+	}
+}
