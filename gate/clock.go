@@ -35,8 +35,18 @@ type Clock struct {
 	floor   time.Time     // floor at base
 	base    time.Duration // the monotonic time when floor was set
 	trusted bool          // floor came from a trusted source this boot
+	jump    *Jump         // the first trusted time's jump, not yet taken
 	bootID  [16]byte
 	start   time.Time // when the Clock was made, with its monotonic reading
+}
+
+// Jump is how far the untrusted time of a boot was behind: the decisions
+// made before the first trusted time were stamped with the floor advanced
+// by the monotonic clock, From (exclusive) to To, and were By later than
+// stamped.
+type Jump struct {
+	From, To time.Time
+	By       time.Duration
 }
 
 // NewClock returns a clock whose floor is floor.
@@ -64,7 +74,7 @@ func (c *Clock) Now() scanner.Moment {
 		// A trusted reading raises the floor: a clock stepped back
 		// later, or one that loses its synchronisation, is never used
 		// below it, and the floor runs on from it, trusted.
-		c.floor, c.base, c.trusted = w, mono, true
+		c.trustAt(w, lower, mono)
 		return scanner.Moment{Wall: w, Trusted: true}
 	}
 	return scanner.Moment{Wall: lower, Trusted: c.trusted}
@@ -76,10 +86,36 @@ func (c *Clock) Now() scanner.Moment {
 func (c *Clock) SetTrusted(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if t.Before(c.floor.Add(c.Mono() - c.base)) {
+	mono := c.Mono()
+	lower := c.floor.Add(mono - c.base)
+	if t.Before(lower) {
 		return
 	}
-	c.floor, c.base, c.trusted = t, c.Mono(), true
+	c.trustAt(t, lower, mono)
+}
+
+// trustAt makes trusted time t, read at monotonic time mono when the floor
+// had advanced to lower, the floor. The first in a boot records the jump.
+// The caller holds c.mu.
+func (c *Clock) trustAt(t, lower time.Time, mono time.Duration) {
+	if !c.trusted && t.After(lower) {
+		c.jump = &Jump{From: c.floor, To: lower, By: t.Sub(lower)}
+	}
+	c.floor, c.base, c.trusted = t, mono, true
+}
+
+// TakeJump returns, once, the jump of the first trusted time in this boot
+// (if it was ahead of the floor): the gate moves the state it stamped
+// before it (Gate.Memory's ShiftState).
+func (c *Clock) TakeJump() (Jump, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	j := c.jump
+	c.jump = nil
+	if j == nil {
+		return Jump{}, false
+	}
+	return *j, true
 }
 
 // Mono returns the monotonic time since the clock was made.

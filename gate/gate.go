@@ -27,6 +27,15 @@ type Memory interface {
 	HouseholdExits(household []byte, since time.Time) (int, error)
 }
 
+// StateShifter is a Memory that can move the passages it holds stamped in
+// (from, to] forward by a duration (the store's event log is one). The gate
+// uses it when the clock first gets trusted time in a boot (Clock.TakeJump):
+// passages decided before, stamped with the lagging floor, then count as
+// recent, as they are.
+type StateShifter interface {
+	ShiftState(from, to time.Time, by time.Duration) (int, error)
+}
+
 // Decoder finds the text of a QR code in a frame; qr.ErrNotFound-like
 // errors mean there is none.
 type Decoder interface {
@@ -217,7 +226,7 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	g.decideMu.Lock()
 	defer g.decideMu.Unlock()
 	policy := g.Policy()
-	now := g.Clock.Now()
+	now := g.now()
 	// Debounce the raw text first: a camera sees one code in many frames.
 	// The debounce runs on the monotonic clock: a wall clock stepped by
 	// NTP, back or forward, neither splits one sighting nor joins two.
@@ -241,6 +250,26 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	return g.commit(in, now, d, "", source, emergencyExit(policy, in))
 }
 
+// now reads the clock. On the first trusted time of the boot it first
+// moves the passages stamped under the untrusted clock (StateShifter), so
+// that they count for anti-passback and quotas as the recent passages they
+// are, and do not expire with the old floor at the next commit. The caller
+// holds decideMu.
+func (g *Gate) now() scanner.Moment {
+	m := g.Clock.Now()
+	if j, ok := g.Clock.TakeJump(); ok {
+		if s, ok := g.Memory.(StateShifter); ok {
+			n, err := s.ShiftState(j.From, j.To, j.By)
+			if err != nil {
+				g.logger().Error("gate state not moved to trusted time", "err", err)
+			} else if n > 0 {
+				g.logger().Info("gate state moved to trusted time", "entries", n, "by", j.By.String())
+			}
+		}
+	}
+	return m
+}
+
 // emergencyExit reports whether every read at input in is to be let out.
 func emergencyExit(p *scanner.Policy, in Input) bool {
 	return p != nil && p.Emergency && in.Direction == scanner.Exit
@@ -257,7 +286,7 @@ func (g *Gate) Override(ctx context.Context, in Input, allow bool, reason string
 		reason = "unspecified"
 	}
 	g.decideMu.Lock()
-	o := g.commit(in, g.Clock.Now(), d, reason, "override", emergencyExit(g.Policy(), in))
+	o := g.commit(in, g.now(), d, reason, "override", emergencyExit(g.Policy(), in))
 	g.decideMu.Unlock()
 	g.act(ctx, o)
 	return o

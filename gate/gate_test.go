@@ -668,3 +668,31 @@ func TestClockNeverBelowATrustedReading(t *testing.T) {
 		})
 	}
 }
+
+// A gate boots after ten days off, with no trusted time: it stamps its
+// decisions with the old floor, a lower bound. Minutes later NTP gives the
+// true time. The passages made minutes ago still count, for the household
+// quota and for anti-passback, and are not expired with the old floor.
+func TestUntrustedPassagesCountOnceTimeIsTrusted(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) {
+		p.Entry.AntiPassback = scanner.PassbackHard
+		p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour
+	})
+	r.step(10 * 24 * time.Hour) // the true time; the floor t0 is 10 days old
+	r.g.Clock.Synced = func() bool { return false }
+	r.advance(time.Second)             // the daemon starts, then people come
+	a, b := r.issue("a"), r.issue("b") // one household
+	c := r.issue("c", func(p *scanner.Pass) { p.Household = []byte("house-9") })
+	r.expect(r.read(exit, a), true, scanner.ReasonOK)
+	if o := r.read(entry, c); !o.Decision.Allow || o.At.Trusted || !o.At.Wall.Before(t0.Add(time.Hour)) {
+		t.Fatalf("untrusted read: %+v", o)
+	}
+
+	r.advance(2 * time.Minute)
+	r.g.Clock.Synced = func() bool { return true } // NTP syncs
+	r.expect(r.read(exit, b), false, scanner.ReasonQuota)
+	r.expect(r.read(entry, c), false, scanner.ReasonAntiPassback)
+	// The same after more commits, which expire state by the new floor.
+	r.advance(time.Minute)
+	r.expect(r.read(exit, b), false, scanner.ReasonQuota)
+}

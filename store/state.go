@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
+	"time"
 
 	"github.com/checkpointgate/checkpoint/scanner"
 	bolt "go.etcd.io/bbolt"
@@ -104,6 +106,78 @@ func oldKeys(b *bolt.Bucket, cutoff int64, limit int) [][]byte {
 			break
 		}
 		// (A key too short to hold a time is damage: it goes too.)
+		keys = append(keys, bytes.Clone(k))
+	}
+	return keys
+}
+
+// ShiftState moves the gate state stamped after from and at or before to
+// forward by d. A gate that decided under an untrusted clock stamped its
+// passages with the time floor, a lower bound; once trusted time shows the
+// floor was d behind, the passages of that span are d later than stamped,
+// and must count as recent for anti-passback and quotas (and not expire
+// with the old floor). Events themselves keep what they recorded. It
+// returns how many entries moved, and ErrClosed after Close.
+func (l *Log) ShiftState(from, to time.Time, d time.Duration) (int, error) {
+	if d <= 0 || !to.After(from) {
+		return 0, nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return 0, ErrClosed
+	}
+	lo, hi, by := from.UnixNano(), to.UnixNano(), int64(d)
+	n := 0
+	err := l.update(l.hard, func(tx *bolt.Tx) error {
+		n = 0
+		passes, pexp := tx.Bucket(bucketPasses), tx.Bucket(bucketPassExp)
+		for _, k := range spanKeys(pexp, lo, hi) {
+			if len(k) != 8+hashSize {
+				continue
+			}
+			wall, h := getI64(k), k[8:]
+			if err := pexp.Delete(k); err != nil {
+				return err
+			}
+			if err := pexp.Put(append(i64(wall+by), h...), nil); err != nil {
+				return err
+			}
+			if v := passes.Get(h); len(v) == passValueSize && bytes.Equal(v[1:9], k[:8]) {
+				if err := passes.Put(h, append([]byte{v[0]}, i64(wall+by)...)); err != nil {
+					return err
+				}
+			}
+			n++
+		}
+		exits, eexp := tx.Bucket(bucketExits), tx.Bucket(bucketExitExp)
+		for _, k := range spanKeys(eexp, lo, hi) {
+			if len(k) != 8+hashSize+8 {
+				continue
+			}
+			wall, h, seq := getI64(k), k[8:8+hashSize], k[8+hashSize:]
+			if err := eexp.Delete(k); err != nil {
+				return err
+			}
+			if err := exits.Delete(append(append(bytes.Clone(h), k[:8]...), seq...)); err != nil {
+				return err
+			}
+			if err := addExit(tx, h, wall+by, binary.BigEndian.Uint64(seq)); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, fullOr(err)
+}
+
+// spanKeys returns copies of the keys of an expiry index (keys begin with
+// an encoded time) stamped after lo and at or before hi.
+func spanKeys(b *bolt.Bucket, lo, hi int64) [][]byte {
+	var keys [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek(i64(lo + 1)); k != nil && len(k) >= 8 && getI64(k) <= hi; k, _ = c.Next() {
 		keys = append(keys, bytes.Clone(k))
 	}
 	return keys
