@@ -301,6 +301,11 @@ func (c *Config) check(src []byte) error {
 		k := toml.Key(append([]string{"policy"}, strings.Split(pe.Key, ".")...))
 		return &configError{line: keyLine(src, k), msg: fmt.Sprintf("%s: %s", k, pe.Problem)}
 	}
+	// Only a hub confirms trust data current; a gate without one (no
+	// root_key) would find every read past max_trust_age.
+	if c.RootKey == "" && c.Policy.MaxTrustAge > 0 {
+		return &configError{line: keyLine(src, toml.Key{"policy", "max_trust_age"}), msg: "policy.max_trust_age: a gate without a hub (no root_key) has no trust data to age: set it to \"0s\""}
+	}
 	names := map[string]int{}
 	devices := map[string]int{} // what an input reads from, but a folder
 	for i := range c.Inputs {

@@ -150,6 +150,7 @@ direction = "entry"
 		{"key=value in a multi-line array, bad value", base + input + "[[hook]]\nexec = [\n  \"x\",\n  \"timeout=3\",\n]\ntimeout = \"-1s\"\n", ":13: hook.timeout: hook 1: negative"},
 		{"no direction first", base + "[[input]]\nkind = \"stdin\"\n" + input, ":4: input.direction: input 1: required"},
 		{"same name twice", base + "[[input]]\nname = \"lane\"\nkind = \"stdin\"\ndirection = \"entry\"\n[[input]]\nkind = \"stdin\"\nname = \"lane\"\ndirection = \"exit\"\n", `:10: input.name: input 2: "lane" is input 1's name too`},
+		{"trust age without a hub", base + "[policy]\nmax_trust_age = \"72h\"\n" + input, ":5: policy.max_trust_age: a gate without a hub"},
 		{"stdin twice", base + input + "[[input]]\nname = \"b\"\nkind = \"stdin\"\ndirection = \"exit\"\n", ":10: input.kind: input 2: input 1 reads standard input too"},
 		{"one tty, two inputs", base + "[[input]]\nkind = \"serial\"\npath = \"/dev/ttyACM0\"\ndirection = \"entry\"\n[[input]]\nkind = \"keyboard\"\npath = \"/dev/ttyACM0\"\ndirection = \"exit\"\n", ":10: input.path: input 2: input 1 reads /dev/ttyACM0 too"},
 		{"one reader not plugged in, spelt two ways", base + "[[input]]\nkind = \"serial\"\npath = \"/dev/ttyNOTHERE7\"\ndirection = \"entry\"\n[[input]]\nkind = \"keyboard\"\npath = \"/dev//./ttyNOTHERE7\"\ndirection = \"exit\"\n", ":10: input.path: input 2: input 1 reads /dev/ttyNOTHERE7 too"},
