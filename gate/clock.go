@@ -26,24 +26,31 @@ type Clock struct {
 	// Synced reports whether the system clock is synchronised; nil means
 	// never (trust only SetTrusted).
 	Synced func() bool
-	// Monotonic reads a clock that only runs forward, never stepped:
-	// the time since the Clock was made. nil means the process's
-	// monotonic clock. Set it, if at all, before the Clock is used.
+	// Monotonic reads a clock that only runs forward, never stepped, and
+	// counts the time the device was suspended: the time since the Clock
+	// was made. nil means the boot clock (CLOCK_BOOTTIME) on Linux, the
+	// process's monotonic clock elsewhere. Set it, if at all, before the
+	// Clock is used.
 	Monotonic func() time.Duration
 
 	mu      sync.Mutex
 	floor   time.Time     // floor at base
 	base    time.Duration // the monotonic time when floor was set
 	trusted bool          // floor came from a trusted source this boot
-	jump    *Jump         // the first trusted time's jump, not yet taken
+	jumps   []Jump        // not yet taken
 	bootID  [16]byte
-	start   time.Time // when the Clock was made, with its monotonic reading
+	start   time.Duration // the boot clock when the Clock was made
 }
 
-// Jump is how far the untrusted time of a boot was behind: the decisions
-// made before the first trusted time were stamped with the floor advanced
-// by the monotonic clock, From (exclusive) to To, and were By later than
-// stamped.
+// JumpThreshold is how far ahead of the running floor a trusted time must
+// be, once the clock was trusted in a boot, to count as a jump: more than
+// a clock drifts between two readings.
+const JumpThreshold = time.Minute
+
+// Jump is how far the clock's floor was behind when trusted time came: the
+// decisions made since From (exclusive: the floor last set, at boot or by
+// a trusted reading) were stamped with the floor advanced by the monotonic
+// clock, up to To, and were By later than stamped.
 type Jump struct {
 	From, To time.Time
 	By       time.Duration
@@ -51,7 +58,7 @@ type Jump struct {
 
 // NewClock returns a clock whose floor is floor.
 func NewClock(floor time.Time) *Clock {
-	c := &Clock{floor: floor, start: time.Now()}
+	c := &Clock{floor: floor, start: bootClock()}
 	rand.Read(c.bootID[:])
 	return c
 }
@@ -67,6 +74,25 @@ func (c *Clock) wall() time.Time {
 func (c *Clock) Now() scanner.Moment {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.now()
+}
+
+// NowAndJumps returns the decision time, and takes the jumps recorded
+// until then (see Jump): the state the gate stamped in their spans is to
+// be moved forward before it decides at this time. Taking both under one
+// lock means no decision stamped in a span is committed after its jump
+// was taken.
+func (c *Clock) NowAndJumps() (scanner.Moment, []Jump) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.now()
+	j := c.jumps
+	c.jumps = nil
+	return m, j
+}
+
+// now is Now; the caller holds c.mu.
+func (c *Clock) now() scanner.Moment {
 	mono := c.Mono()
 	lower := c.floor.Add(mono - c.base)
 	w := c.wall().Round(0)
@@ -95,27 +121,14 @@ func (c *Clock) SetTrusted(t time.Time) {
 }
 
 // trustAt makes trusted time t, read at monotonic time mono when the floor
-// had advanced to lower, the floor. The first in a boot records the jump.
-// The caller holds c.mu.
+// had advanced to lower, the floor. It records a jump when t is ahead of
+// lower: any amount the first time in a boot, more than JumpThreshold
+// after (a floor that lagged). The caller holds c.mu.
 func (c *Clock) trustAt(t, lower time.Time, mono time.Duration) {
-	if !c.trusted && t.After(lower) {
-		c.jump = &Jump{From: c.floor, To: lower, By: t.Sub(lower)}
+	if by := t.Sub(lower); by > 0 && (!c.trusted || by > JumpThreshold) {
+		c.jumps = append(c.jumps, Jump{From: c.floor, To: lower, By: by})
 	}
 	c.floor, c.base, c.trusted = t, mono, true
-}
-
-// TakeJump returns, once, the jump of the first trusted time in this boot
-// (if it was ahead of the floor): the gate moves the state it stamped
-// before it (Gate.Memory's ShiftState).
-func (c *Clock) TakeJump() (Jump, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	j := c.jump
-	c.jump = nil
-	if j == nil {
-		return Jump{}, false
-	}
-	return *j, true
 }
 
 // Mono returns the monotonic time since the clock was made.
@@ -123,7 +136,7 @@ func (c *Clock) Mono() time.Duration {
 	if c.Monotonic != nil {
 		return c.Monotonic()
 	}
-	return time.Since(c.start)
+	return bootClock() - c.start
 }
 
 // BootID returns the random ID of this boot (of this clock).

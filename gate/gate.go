@@ -29,7 +29,7 @@ type Memory interface {
 
 // StateShifter is a Memory that can move the passages it holds stamped in
 // (from, to] forward by a duration (the store's event log is one). The gate
-// uses it when the clock first gets trusted time in a boot (Clock.TakeJump):
+// uses it when the clock's floor proves to have lagged (Clock.NowAndJumps):
 // passages decided before, stamped with the lagging floor, then count as
 // recent, as they are.
 type StateShifter interface {
@@ -116,6 +116,8 @@ type Gate struct {
 	// The debounce memory, guarded by decideMu.
 	recent    map[recentKey]sighting // debounce
 	lastPrune time.Duration          // when (Clock.Mono) repeat last forgot old entries
+
+	jumps []Jump // clock jumps whose state shift has yet to succeed; guarded by decideMu
 
 	Stats Stats
 }
@@ -256,19 +258,32 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 // are, and do not expire with the old floor at the next commit. The caller
 // holds decideMu.
 func (g *Gate) now() scanner.Moment {
-	m := g.Clock.Now()
-	if j, ok := g.Clock.TakeJump(); ok {
-		if s, ok := g.Memory.(StateShifter); ok {
-			n, err := s.ShiftState(j.From, j.To, j.By)
-			if err != nil {
-				g.logger().Error("gate state not moved to trusted time", "err", err)
-			} else if n > 0 {
-				g.logger().Info("gate state moved to trusted time", "entries", n, "by", j.By.String())
-			}
+	m, jumps := g.Clock.NowAndJumps()
+	s, ok := g.Memory.(StateShifter)
+	if !ok {
+		return m
+	}
+	// A shift that failed (a full log) is tried again at the next
+	// decision, in order.
+	g.jumps = append(g.jumps, jumps...)
+	for len(g.jumps) > 0 {
+		j := g.jumps[0]
+		n, err := s.ShiftState(j.From, j.To, j.By)
+		if err != nil {
+			g.logger().Error("gate state not moved to trusted time; trying again at the next read", "err", err)
+			break
 		}
+		if n > 0 {
+			g.logger().Info("gate state moved to trusted time", "entries", n, "by", j.By.String())
+		}
+		g.jumps = g.jumps[1:]
 	}
 	return m
 }
+
+// errShiftPending: the gate state of a clock jump could not be moved yet
+// (StateShifter); the read is handled as one that could not be logged.
+var errShiftPending = errors.New("gate state not yet moved to trusted time; trying again at the next read")
 
 // emergencyExit reports whether every read at input in is to be let out.
 func emergencyExit(p *scanner.Policy, in Input) bool {
@@ -299,7 +314,13 @@ func (g *Gate) Override(ctx context.Context, in Input, allow bool, reason string
 func (g *Gate) commit(in Input, now scanner.Moment, d scanner.Decision, override, source string, emergency bool) *Outcome {
 	ev := g.event(in, now, &d, override)
 	o := &Outcome{Input: in.Name, Source: source, Site: g.Site, Direction: in.Direction, At: now, Decision: d, Override: override}
-	seq, err := g.Log.Append(ev)
+	// While the state of a clock jump is not moved, nothing is committed:
+	// a commit at the new time would expire that state with the old floor.
+	var seq uint64
+	err := errShiftPending
+	if len(g.jumps) == 0 {
+		seq, err = g.Log.Append(ev)
+	}
 	if err == nil {
 		o.Seq, o.Logged = seq, true
 	} else {

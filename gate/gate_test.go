@@ -12,8 +12,10 @@ import (
 	"image/png"
 	"io"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -695,4 +697,129 @@ func TestUntrustedPassagesCountOnceTimeIsTrusted(t *testing.T) {
 	// The same after more commits, which expire state by the new floor.
 	r.advance(time.Minute)
 	r.expect(r.read(exit, b), false, scanner.ReasonQuota)
+}
+
+// failingShift is the log, with ShiftState failing the first fails times.
+type failingShift struct {
+	*store.Log
+	fails int
+}
+
+func (f *failingShift) ShiftState(from, to time.Time, by time.Duration) (int, error) {
+	if f.fails > 0 {
+		f.fails--
+		return 0, fmt.Errorf("shift state: %w", store.ErrFull)
+	}
+	return f.Log.ShiftState(from, to, by)
+}
+
+// A shift that fails is tried again at the next read, and until it
+// succeeds nothing is committed: the passages decided before trusted time
+// are not forgotten.
+func TestStateShiftRetried(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) { p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour })
+	r.g.Memory = &failingShift{Log: r.log, fails: 1}
+	r.step(10 * 24 * time.Hour)
+	r.g.Clock.Synced = func() bool { return false }
+	r.advance(time.Second)
+	a, b := r.issue("a"), r.issue("b") // one household
+	c := r.issue("c", func(p *scanner.Pass) { p.Household = []byte("house-9") })
+	r.expect(r.read(exit, a), true, scanner.ReasonOK)
+	r.advance(2 * time.Minute)
+	r.g.Clock.Synced = func() bool { return true }
+	// The shift fails: nothing is committed (a commit would expire the
+	// state with the old floor), and the read is handled as unlogged.
+	if o := r.read(exit, c); o.Decision.Allow || o.Decision.Reason != gate.ReasonLogFailed || o.Logged {
+		t.Fatalf("while the shift is pending: allow %v, %s, logged %v; want an unlogged denial", o.Decision.Allow, o.Decision.Reason, o.Logged)
+	}
+	r.advance(time.Minute)
+	r.expect(r.read(exit, b), false, scanner.ReasonQuota)
+	r.expect(r.read(exit, c), true, scanner.ReasonOK)
+}
+
+// A trusted clock whose floor then lagged (here the monotonic clock missed
+// three days, as CLOCK_MONOTONIC misses a suspend): when synchronised time
+// comes back that far ahead, the passages stamped meanwhile move too.
+func TestLaterJumpShifted(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) { p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour })
+	r.step(10 * 24 * time.Hour)
+	r.expect(r.read(entry, r.issue("x", func(p *scanner.Pass) { p.Household = []byte("house-9") })), true, scanner.ReasonOK)
+	r.g.Clock.Synced = func() bool { return false }
+	r.step(3 * 24 * time.Hour)
+	r.advance(time.Second)
+	a, b := r.issue("a"), r.issue("b") // one household
+	r.expect(r.read(exit, a), true, scanner.ReasonOK)
+	r.advance(time.Minute)
+	r.g.Clock.Synced = func() bool { return true }
+	r.expect(r.read(exit, b), false, scanner.ReasonQuota)
+}
+
+// shiftProbe is a log and a memory that records the decisions committed
+// inside a span already shifted.
+type shiftProbe struct {
+	mu      sync.Mutex
+	shifted []gate.Jump
+	late    int
+}
+
+func (p *shiftProbe) Append(ev *scanner.Event) (uint64, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, j := range p.shifted {
+		if w := time.Unix(0, ev.Wall); w.After(j.From) && !w.After(j.To) {
+			p.late++
+		}
+	}
+	return 1, nil
+}
+
+func (p *shiftProbe) LastSeen([]byte) (scanner.Direction, time.Time, bool, error) {
+	return 0, time.Time{}, false, nil
+}
+
+func (p *shiftProbe) HouseholdExits([]byte, time.Time) (int, error) { return 0, nil }
+
+func (p *shiftProbe) ShiftState(from, to time.Time, by time.Duration) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.shifted = append(p.shifted, gate.Jump{From: from, To: to, By: by})
+	return 0, nil
+}
+
+// The clock's first trusted reading may come from another caller (a
+// status request) at any moment: no decision stamped in a span is
+// committed after the gate moved that span.
+func TestNoCommitInAShiftedSpan(t *testing.T) {
+	for i := range 300 {
+		var synced atomic.Bool
+		clock := gate.NewClock(t0)
+		clock.Wall = func() time.Time { return t0.Add(10 * 24 * time.Hour) }
+		clock.Synced = synced.Load
+		p := &shiftProbe{}
+		g := &gate.Gate{Site: "north-gate", Log: p, Memory: p, Clock: clock,
+			Trust: func() *scanner.Trust { return nil }, Policy: func() *scanner.Policy { return nil }}
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		wg.Go(func() {
+			<-start
+			for range 100 {
+				g.Override(context.Background(), exit, true, "x")
+			}
+		})
+		wg.Go(func() {
+			<-start
+			for range i % 50 {
+				runtime.Gosched()
+			}
+			synced.Store(true)
+			for range 100 {
+				clock.Now()
+			}
+		})
+		close(start)
+		wg.Wait()
+		if p.late > 0 {
+			t.Fatalf("trial %d: %d decisions committed inside a span already shifted", i, p.late)
+		}
+	}
 }
