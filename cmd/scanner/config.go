@@ -393,10 +393,20 @@ func (in *InputConfig) device(c *Config) string {
 			p = camera.DefaultDevice
 		}
 	}
+	return resolved(p)
+}
+
+// resolved returns path absolute-as-given, with its links followed as far
+// as it exists: a device not plugged in yet resolves through its folder.
+func resolved(p string) string {
 	if real, err := filepath.EvalSymlinks(p); err == nil {
 		return real
 	}
-	return filepath.Clean(p) // not there yet (a reader not plugged in)
+	dir, base := filepath.Split(filepath.Clean(p))
+	if dir == "" || dir == p {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(resolved(filepath.Clean(dir)), base)
 }
 
 // dataDir returns the data folder, resolved, with its default applied.
@@ -414,10 +424,7 @@ func (c *Config) gateID() string {
 	if err != nil {
 		return c.dataDir()
 	}
-	if real, err := filepath.EvalSymlinks(d); err == nil {
-		return real
-	}
-	return d
+	return resolved(d)
 }
 
 func (c *Config) controlSocket() string {

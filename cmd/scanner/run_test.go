@@ -417,6 +417,29 @@ func TestStopClosesHooksTogether(t *testing.T) {
 	}
 }
 
+// A device not plugged in yet, named through a folder that is a link and
+// through the folder itself, is one device.
+func TestConfigOneDeviceThroughALinkedFolder(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real")
+	os.Mkdir(real, 0o755)
+	if err := os.Symlink(real, filepath.Join(dir, "link")); err != nil {
+		t.Skip(err)
+	}
+	expectConfigError(t, fmt.Sprintf(`site = "main"
+issuer_keys = ["k.pub"]
+hub_seal_key = "k"
+[[input]]
+kind = "serial"
+path = %q
+direction = "entry"
+[[input]]
+kind = "keyboard"
+path = %q
+direction = "exit"
+`, filepath.Join(real, "ttyNOTHERE7"), filepath.Join(dir, "link", "ttyNOTHERE7")), ":10: input.path: input 2: input 1 reads")
+}
+
 // One device under two names (a link, as /dev/v4l/by-id has) is one
 // device: two inputs on it are refused.
 func TestConfigOneDeviceTwoNames(t *testing.T) {
