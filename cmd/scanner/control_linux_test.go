@@ -148,7 +148,8 @@ func copyFile(t *testing.T, from, to string) {
 
 // Root's commands on a stopped gate that runs as a service user: they do
 // not make files in its data folder (the gate could not open them) or the
-// folder itself, and say how to run them instead.
+// folder itself, and say how to run them instead; nor does root run the
+// gate itself there.
 func TestOfflineCommandsAsRootLeaveTheGatesFolderAlone(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root")
@@ -169,7 +170,7 @@ func TestOfflineCommandsAsRootLeaveTheGatesFolderAlone(t *testing.T) {
 	if err := os.Chown(dataDir, serviceUID, serviceUID); err != nil {
 		t.Fatal(err)
 	}
-	for _, args := range [][]string{{"emergency", "-config", cfg, "on"}, {"status", "-config", cfg}} {
+	for _, args := range [][]string{{"emergency", "-config", cfg, "on"}, {"status", "-config", cfg}, {"run", "-config", cfg}} {
 		if r := runMain(t, time.Now(), args...); r.code == 0 || !strings.Contains(r.stderr, "sudo -u") {
 			t.Errorf("%s as root in the service user's folder: exit %d, %q", args[0], r.code, r.stderr)
 		}

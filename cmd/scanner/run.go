@@ -83,7 +83,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	}
 	tcache, err := store.OpenTrust(filepath.Join(dataDir, trustFile), store.TrustOptions{Logger: logger})
 	if err != nil {
-		return fmt.Errorf("open trust cache: %w", err)
+		return asGateUser(fmt.Errorf("open trust cache: %w", err), "run -config "+*cfgFile)
 	}
 	defer tcache.Close()
 	// Residents show the same pass day after day: remember the signatures
