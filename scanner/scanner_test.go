@@ -276,3 +276,45 @@ func TestKeyFiles(t *testing.T) {
 		t.Error("a short key parsed")
 	}
 }
+
+// The trust data is as current as its oldest status list was when signed;
+// with no list, as its key set.
+func TestTrustSignedAt(t *testing.T) {
+	status8 := seedKey("status-8")
+	ks := &KeySet{Version: 1, IssuedAt: vecT0.Unix(), Keys: []Key{
+		keyEntry(vecIssuer, RolePassIssuer, "compound-7"),
+		keyEntry(vecStatus, RoleStatusSigner, "compound-7"),
+		keyEntry(status8, RoleStatusSigner, "compound-8"),
+	}}
+	raw, err := SignKeySet(ks, vecRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewTrust(pub(vecRoot)).WithKeySet(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := NewTrust(pub(vecRoot)).SignedAt(); !got.IsZero() {
+		t.Errorf("no documents: %v", got)
+	}
+	if got := tr.SignedAt(); !got.Equal(vecT0) {
+		t.Errorf("key set only: %v, want %v", got, vecT0)
+	}
+	for _, l := range []struct {
+		issuer string
+		at     time.Duration
+		key    ed25519.PrivateKey
+	}{{"compound-7", 3 * time.Hour, vecStatus}, {"compound-8", 2 * time.Hour, status8}} {
+		sl, _ := NewStatusList(l.issuer, 1, vecT0.Add(l.at), 10)
+		raw, err := SignStatusList(sl, l.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr, err = tr.WithStatusList(raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := tr.SignedAt(); !got.Equal(vecT0.Add(2 * time.Hour)) {
+		t.Errorf("two lists: %v, want the older list's time %v", got, vecT0.Add(2*time.Hour))
+	}
+}

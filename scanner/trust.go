@@ -175,6 +175,24 @@ func (t *Trust) WithPolicy(raw []byte) (*Trust, error) {
 	return c, nil
 }
 
+// SignedAt returns the time the signed documents held show the trust data
+// current at: the oldest issue time of the status lists (the part that
+// goes stale: a list held is as current as it was when signed), or, with
+// none, the key set's; the zero Time with neither. A gate without a hub
+// confirmation yet takes FreshAt from it.
+func (t *Trust) SignedAt() time.Time {
+	var at time.Time
+	for _, l := range t.Status {
+		if at.IsZero() || l.IssuedAt.Before(at) {
+			at = l.IssuedAt
+		}
+	}
+	if at.IsZero() && t.Keys != nil && t.Keys.IssuedAt > 0 {
+		at = time.Unix(t.Keys.IssuedAt, 0).UTC()
+	}
+	return at
+}
+
 // WithFreshAt returns t confirmed current at time at (never moving back).
 func (t *Trust) WithFreshAt(at time.Time) *Trust {
 	if !at.After(t.FreshAt) {

@@ -317,7 +317,9 @@ func applyCached(t *scanner.Trust, c *store.Trust, logger *slog.Logger) *scanner
 		apply("status", func(raw []byte) (*scanner.Trust, error) { return t.WithStatusList(raw) })
 		apply("policy", func(raw []byte) (*scanner.Trust, error) { return t.WithPolicy(raw) })
 	}
-	return t
+	// The trust data is as fresh as its signed documents say (max_trust_age
+	// counts from there) until the hub confirms it current.
+	return t.WithFreshAt(t.SignedAt())
 }
 
 func (m *Main) openInputs(cfg *Config) ([]gate.Input, error) {

@@ -465,3 +465,52 @@ direction = "exit"
 		t.Errorf("error %v, want input 2's path refused", err)
 	}
 }
+
+// A gate with a hub takes the age of its trust data from the signed
+// documents it holds until the hub confirms them: a key set signed a
+// minute ago is fresh under max_trust_age, one signed a week ago is not.
+func TestTrustAgeFromSignedDocuments(t *testing.T) {
+	for _, tc := range []struct {
+		signed time.Duration
+		allow  bool
+	}{{time.Minute, true}, {7 * 24 * time.Hour, false}} {
+		cfg, key, dataDir := stdinConfig(t, "root_key = \"root.pub\"\n[policy]\nmax_trust_age = \"72h\"\nstale_trust = \"deny\"\n")
+		dir := filepath.Dir(cfg)
+		if r := runMain(t, time.Now(), "keygen", "-o", filepath.Join(dir, "root")); r.code != 0 {
+			t.Fatal(r.stderr)
+		}
+		root, err := readPrivateKey(filepath.Join(dir, "root.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		issuer, err := readPublicKey(strings.TrimSuffix(key, ".key") + ".pub")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks, err := scanner.SignKeySet(&scanner.KeySet{Version: 1, IssuedAt: time.Now().Add(-tc.signed).Unix(),
+			Keys: []scanner.Key{{ID: scanner.KeyID(issuer), Public: issuer, Role: scanner.RolePassIssuer, Issuer: "compound-7"}}}, root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(dataDir, 0o700)
+		tc2, err := store.OpenTrust(filepath.Join(dataDir, trustFile), store.TrustOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tc2.PutDoc("keyset", "keyset", ks); err != nil {
+			t.Fatal(err)
+		}
+		tc2.Close()
+		pass := strings.TrimSpace(runMain(t, time.Now(), "issue", "-key", key, "-issuer", "compound-7").stdout)
+		var stdout, stderr bytes.Buffer
+		m := NewMain()
+		m.Stdin, m.Stdout, m.Stderr = strings.NewReader(pass+"\n"), &stdout, &stderr
+		if code := m.Run(context.Background(), []string{"run", "-config", cfg}); code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+		allowed := strings.Contains(stdout.String(), `"allow":true`)
+		if allowed != tc.allow || (!allowed && !strings.Contains(stdout.String(), "trust_too_old")) {
+			t.Errorf("key set signed %v ago: %s", tc.signed, stdout.String())
+		}
+	}
+}
