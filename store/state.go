@@ -177,7 +177,7 @@ func (l *Log) ShiftState(from, to time.Time, d time.Duration) (int, error) {
 func spanKeys(b *bolt.Bucket, lo, hi int64) [][]byte {
 	var keys [][]byte
 	c := b.Cursor()
-	for k, _ := c.Seek(i64(lo + 1)); k != nil && len(k) >= 8 && getI64(k) <= hi; k, _ = c.Next() {
+	for k, _ := c.Seek(i64(lo + 1)); len(k) >= 8 && getI64(k) <= hi; k, _ = c.Next() {
 		keys = append(keys, bytes.Clone(k))
 	}
 	return keys
