@@ -294,11 +294,15 @@ func TestTrustSignedAt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := NewTrust(pub(vecRoot)).SignedAt(); !got.IsZero() {
+	later := vecT0.Add(24 * time.Hour)
+	if got := NewTrust(pub(vecRoot)).SignedAt(later); !got.IsZero() {
 		t.Errorf("no documents: %v", got)
 	}
-	if got := tr.SignedAt(); !got.Equal(vecT0) {
+	if got := tr.SignedAt(later); !got.Equal(vecT0) {
 		t.Errorf("key set only: %v, want %v", got, vecT0)
+	}
+	if got := tr.SignedAt(vecT0.Add(-time.Hour)); !got.Equal(vecT0.Add(-time.Hour)) {
+		t.Errorf("key set dated ahead of now: %v, want now", got)
 	}
 	for _, l := range []struct {
 		issuer string
@@ -314,7 +318,25 @@ func TestTrustSignedAt(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := tr.SignedAt(); !got.Equal(vecT0.Add(2 * time.Hour)) {
+	if got := tr.SignedAt(later); !got.Equal(vecT0.Add(2 * time.Hour)) {
 		t.Errorf("two lists: %v, want the older list's time %v", got, vecT0.Add(2*time.Hour))
+	}
+	if got := tr.SignedAt(vecT0.Add(90 * time.Minute)); !got.Equal(vecT0.Add(90 * time.Minute)) {
+		t.Errorf("a list dated ahead of now: %v, want now", got)
+	}
+	// An issuer with a status signer but no list held: nothing newer than
+	// the key set is known of its passes.
+	ks.Keys = append(ks.Keys, keyEntry(seedKey("status-9"), RoleStatusSigner, "compound-9"))
+	raw, err = SignKeySet(ks, vecRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks2, err := NewTrust(pub(vecRoot)).WithKeySet(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks2.Status = tr.Status
+	if got := ks2.SignedAt(later); !got.Equal(vecT0) {
+		t.Errorf("an issuer without its list: %v, want the key set's time %v", got, vecT0)
 	}
 }

@@ -111,14 +111,17 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		logger.Info("no exit input: emergency mode changes nothing at this gate")
 	}
 	inEmergency := emergencyPolicy(policy)
-	var trustNow atomic.Pointer[scanner.Trust]
-	trustNow.Store(trust)
-
 	clock := gate.NewClock(maxTime(events.TimeFloor(), buildTime()))
 	clock.Synced = systemClockSynced
 	if cfg.TrustSystemClock {
 		clock.Synced = func() bool { return true }
 	}
+	// The trust data is as fresh as its signed documents say, never
+	// later than now (max_trust_age counts from there), until the hub
+	// confirms it current.
+	trust = trust.WithFreshAt(trust.SignedAt(clock.Now().Wall))
+	var trustNow atomic.Pointer[scanner.Trust]
+	trustNow.Store(trust)
 	g := &gate.Gate{
 		Site: cfg.Site, Log: events, Memory: events, Clock: clock, Logger: logger,
 		Trust: trustNow.Load,
@@ -317,9 +320,7 @@ func applyCached(t *scanner.Trust, c *store.Trust, logger *slog.Logger) *scanner
 		apply("status", func(raw []byte) (*scanner.Trust, error) { return t.WithStatusList(raw) })
 		apply("policy", func(raw []byte) (*scanner.Trust, error) { return t.WithPolicy(raw) })
 	}
-	// The trust data is as fresh as its signed documents say (max_trust_age
-	// counts from there) until the hub confirms it current.
-	return t.WithFreshAt(t.SignedAt())
+	return t
 }
 
 func (m *Main) openInputs(cfg *Config) ([]gate.Input, error) {
