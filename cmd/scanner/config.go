@@ -382,7 +382,10 @@ func (c *Config) check(src []byte) error {
 // device's path, with its links followed when it exists (a camera by its
 // /dev/v4l/by-id name is its /dev/videoN).
 func (in *InputConfig) device(c *Config) string {
-	p := c.path(in.Path)
+	p := in.Path // as written: joining would clean away a ".." after a link
+	if p != "" && !filepath.IsAbs(p) {
+		p = c.dir + string(filepath.Separator) + p
+	}
 	switch in.Kind {
 	case "stdin":
 		return "standard input"
@@ -396,17 +399,40 @@ func (in *InputConfig) device(c *Config) string {
 	return resolved(p)
 }
 
-// resolved returns path absolute-as-given, with its links followed as far
-// as it exists: a device not plugged in yet resolves through its folder.
+// resolved returns p, absolute, with its links followed as the kernel
+// follows them, as far as it exists: ".." after a link goes up from where
+// the link led, and a link to a name not there yet (a device not plugged
+// in) leads to that name. Past 40 links (a loop) a link is taken as a
+// plain name.
 func resolved(p string) string {
-	if real, err := filepath.EvalSymlinks(p); err == nil {
-		return real
+	sep := string(filepath.Separator)
+	if !filepath.IsAbs(p) {
+		if wd, err := os.Getwd(); err == nil {
+			p = wd + sep + p
+		}
 	}
-	dir, base := filepath.Split(filepath.Clean(p))
-	if dir == "" || dir == p {
-		return filepath.Clean(p)
+	parts, cur, hops := strings.Split(p, sep), sep, 0
+	for i := 0; i < len(parts); i++ {
+		switch part := parts[i]; part {
+		case "", ".":
+		case "..":
+			cur = filepath.Dir(cur)
+		default:
+			next := filepath.Join(cur, part)
+			if fi, err := os.Lstat(next); err == nil && fi.Mode()&os.ModeSymlink != 0 && hops < 40 {
+				if target, err := os.Readlink(next); err == nil {
+					hops++
+					if filepath.IsAbs(target) {
+						cur = sep
+					}
+					parts, i = append(strings.Split(target, sep), parts[i+1:]...), -1
+					continue
+				}
+			}
+			cur = next
+		}
 	}
-	return filepath.Join(resolved(filepath.Clean(dir)), base)
+	return cur
 }
 
 // dataDir returns the data folder, resolved, with its default applied.

@@ -514,3 +514,39 @@ func TestTrustAgeFromSignedDocuments(t *testing.T) {
 		}
 	}
 }
+
+// Paths resolve as the kernel resolves them: ".." after a link goes up
+// from where the link led, a link to a device not plugged in yet leads to
+// it, and a loop of links ends.
+func TestResolved(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real")
+	os.MkdirAll(filepath.Join(real, "sub"), 0o755)
+	for link, target := range map[string]string{
+		"link":   filepath.Join(real, "sub"),
+		"reader": filepath.Join(dir, "ttyNOTHERE7"),
+		"rel":    "real/sub",
+		"loop1":  "loop2",
+		"loop2":  "loop1",
+	} {
+		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+			t.Skip(err)
+		}
+	}
+	for _, tc := range []struct{ in, want string }{
+		{dir + "/link/../ttyX", real + "/ttyX"},
+		{dir + "/reader", dir + "/ttyNOTHERE7"},
+		{dir + "/rel/../ttyX", real + "/ttyX"},
+		{dir + "//real/./sub/", real + "/sub"},
+		{dir + "/loop1/x", dir + "/loop1/x"},
+		{"/", "/"},
+	} {
+		want := tc.want
+		if w, err := filepath.EvalSymlinks(filepath.Dir(want)); err == nil {
+			want = filepath.Join(w, filepath.Base(want))
+		}
+		if got := resolved(tc.in); got != want && !(tc.in == dir+"/loop1/x" && strings.HasSuffix(got, "/x")) {
+			t.Errorf("resolved(%s) = %s, want %s", tc.in, got, want)
+		}
+	}
+}
