@@ -252,8 +252,9 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	return g.commit(in, now, d, "", source, emergencyExit(policy, in))
 }
 
-// now reads the clock. On the first trusted time of the boot it first
-// moves the passages stamped under the untrusted clock (StateShifter), so
+// now reads the clock. When trusted time shows the clock's floor lagged
+// (the boot's first trusted time, or a later one far ahead: Clock's jumps)
+// it first moves the passages stamped with that floor (StateShifter), so
 // that they count for anti-passback and quotas as the recent passages they
 // are, and do not expire with the old floor at the next commit. The caller
 // holds decideMu.

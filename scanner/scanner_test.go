@@ -10,10 +10,15 @@ import (
 
 func testTrust(t testing.TB) *Trust {
 	t.Helper()
-	ks := &KeySet{Version: 1, Keys: []Key{
+	return trustWith(t, &KeySet{Version: 1, Keys: []Key{
 		keyEntry(vecIssuer, RolePassIssuer, "compound-7"),
 		keyEntry(vecStatus, RoleStatusSigner, "compound-7"),
-	}}
+	}})
+}
+
+// trustWith is the trust of the root key vecRoot with key set ks.
+func trustWith(t testing.TB, ks *KeySet) *Trust {
+	t.Helper()
 	raw, err := SignKeySet(ks, vecRoot)
 	if err != nil {
 		t.Fatal(err)
@@ -286,14 +291,7 @@ func TestTrustSignedAt(t *testing.T) {
 		keyEntry(vecStatus, RoleStatusSigner, "compound-7"),
 		keyEntry(status8, RoleStatusSigner, "compound-8"),
 	}}
-	raw, err := SignKeySet(ks, vecRoot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := NewTrust(pub(vecRoot)).WithKeySet(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := trustWith(t, ks)
 	later := vecT0.Add(24 * time.Hour)
 	if got := NewTrust(pub(vecRoot)).SignedAt(later); !got.IsZero() {
 		t.Errorf("no documents: %v", got)
@@ -327,14 +325,7 @@ func TestTrustSignedAt(t *testing.T) {
 	// An issuer with a status signer but no list held: nothing newer than
 	// the key set is known of its passes.
 	ks.Keys = append(ks.Keys, keyEntry(seedKey("status-9"), RoleStatusSigner, "compound-9"))
-	raw, err = SignKeySet(ks, vecRoot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks2, err := NewTrust(pub(vecRoot)).WithKeySet(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ks2 := trustWith(t, ks)
 	ks2.Status = tr.Status
 	if got := ks2.SignedAt(later); !got.Equal(vecT0) {
 		t.Errorf("an issuer without its list: %v, want the key set's time %v", got, vecT0)
