@@ -330,4 +330,25 @@ func TestTrustSignedAt(t *testing.T) {
 	if got := ks2.SignedAt(later); !got.Equal(vecT0) {
 		t.Errorf("an issuer without its list: %v, want the key set's time %v", got, vecT0)
 	}
+	// The same for an issuer with a pass-issuer key only (its lists are
+	// the root's to sign).
+	ks.Keys = append(ks.Keys[:3], keyEntry(seedKey("issuer-9"), RolePassIssuer, "compound-9"))
+	ks3 := trustWith(t, ks)
+	ks3.Status = tr.Status
+	if got := ks3.SignedAt(later); !got.Equal(vecT0) {
+		t.Errorf("a pass issuer without a list: %v, want the key set's time %v", got, vecT0)
+	}
+	// A list the root signed, with no dated key set: the list's time.
+	sl, _ := NewStatusList("compound-7", 1, vecT0.Add(time.Hour), 10)
+	raw, err := SignStatusList(sl, vecRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootOnly, err := NewTrust(pub(vecRoot)).WithStatusList(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rootOnly.SignedAt(later); !got.Equal(vecT0.Add(time.Hour)) {
+		t.Errorf("a root-signed list, no key set: %v, want the list's time", got)
+	}
 }

@@ -178,32 +178,35 @@ func (t *Trust) WithPolicy(raw []byte) (*Trust, error) {
 // SignedAt returns the time the signed documents held show the trust data
 // current at, and no later than notAfter: the oldest of the issue times of
 // the status lists (the part that goes stale: a list is as current as it
-// was when signed) and, for each issuer the key set names a status signer
-// for but no list is held, of the key set (nothing newer is known of that
-// issuer's passes); with no list at all, the key set's. It is the zero
-// Time with no key set. notAfter (the gate's time when it loads the
-// documents) keeps a document dated ahead, by a mistake or a signer's
-// wrong clock, from vouching for a time that has not come. A gate without
-// a hub confirmation yet takes FreshAt from it.
+// was when signed) and, for each issuer the key set names a key for but no
+// list is held, of the key set (nothing newer is known of that issuer's
+// passes); with no list at all, the key set's. It is the zero Time when no
+// document is dated. notAfter (the gate's time) keeps a document dated
+// ahead, by a mistake or a signer's wrong clock, from vouching for a time
+// that has not come. A gate without a hub confirmation yet takes FreshAt
+// from it.
 func (t *Trust) SignedAt(notAfter time.Time) time.Time {
-	if t.Keys == nil || t.Keys.IssuedAt <= 0 {
-		return time.Time{}
+	var at time.Time
+	older := func(x time.Time) {
+		if at.IsZero() || x.Before(at) {
+			at = x
+		}
 	}
-	at := time.Unix(t.Keys.IssuedAt, 0).UTC()
-	if len(t.Status) > 0 {
-		listed := false
-		for _, l := range t.Status {
-			if !listed || l.IssuedAt.Before(at) {
-				at, listed = l.IssuedAt, true
-			}
+	for _, l := range t.Status {
+		older(l.IssuedAt)
+	}
+	if t.Keys != nil && t.Keys.IssuedAt > 0 {
+		ks := time.Unix(t.Keys.IssuedAt, 0).UTC()
+		if len(t.Status) == 0 {
+			older(ks)
 		}
 		for _, k := range t.Keys.Keys {
-			if ks := time.Unix(t.Keys.IssuedAt, 0).UTC(); k.Role == RoleStatusSigner && t.Status[k.Issuer] == nil && ks.Before(at) {
-				at = ks
+			if k.Issuer != "" && t.Status[k.Issuer] == nil {
+				older(ks)
 			}
 		}
 	}
-	if at.After(notAfter) {
+	if !at.IsZero() && at.After(notAfter) {
 		at = notAfter
 	}
 	return at
