@@ -52,9 +52,10 @@ type Config struct {
 	HubSealKey string `toml:"hub_seal_key"`
 
 	// TrustSystemClock trusts the system clock as it is, synchronised or
-	// not: for a device with a battery-backed clock, or a laptop. By
-	// default the clock is trusted only when the kernel says it is
-	// synchronised (NTP) and it is not below the time floor.
+	// not, though never below the time floor: for a device with a
+	// battery-backed clock, or a laptop. By default the clock is trusted
+	// only when the kernel says it is synchronised (NTP) and it is not
+	// below the time floor.
 	TrustSystemClock bool `toml:"trust_system_clock"`
 
 	// OnLogFailure is "deny" (default) or "open": what the gate does with
@@ -382,10 +383,7 @@ func (c *Config) check(src []byte) error {
 // device's path, with its links followed when it exists (a camera by its
 // /dev/v4l/by-id name is its /dev/videoN).
 func (in *InputConfig) device(c *Config) string {
-	p := in.Path // as written: joining would clean away a ".." after a link
-	if p != "" && !filepath.IsAbs(p) {
-		p = c.dir + string(filepath.Separator) + p
-	}
+	p := c.devicePath(in.Path)
 	switch in.Kind {
 	case "stdin":
 		return "standard input"
@@ -467,6 +465,16 @@ func (c *Config) hubKey() (seal.PublicKey, error) {
 		return k, fmt.Errorf("hub_seal_key: %w", err)
 	}
 	return k, nil
+}
+
+// devicePath is the path of a device input relative to the config file's
+// folder, not cleaned: cleaning by text would take a ".." after a link
+// elsewhere than the kernel does.
+func (c *Config) devicePath(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return c.dir + string(filepath.Separator) + p
 }
 
 // path resolves a config path against the config file's folder.

@@ -116,15 +116,13 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	if cfg.TrustSystemClock {
 		clock.Synced = func() bool { return true }
 	}
-	// The trust data is as fresh as its signed documents say, never
-	// later than now (max_trust_age counts from there), until the hub
-	// confirms it current.
-	trust = trust.WithFreshAt(trust.SignedAt(clock.Now().Wall))
 	var trustNow atomic.Pointer[scanner.Trust]
 	trustNow.Store(trust)
+	freshTrust := freshener(&trustNow, clock)
+	freshTrust()
 	g := &gate.Gate{
 		Site: cfg.Site, Log: events, Memory: events, Clock: clock, Logger: logger,
-		Trust: trustNow.Load,
+		Trust: freshTrust,
 		Policy: func() *scanner.Policy {
 			if emergency.On() {
 				return inEmergency
@@ -238,6 +236,23 @@ func gateStatusOf(g *gate.Gate, inputs []gate.Input, since time.Time, sigs *scan
 	}
 }
 
+// freshener returns the gate's current trust, from trust, with FreshAt
+// moved on as far as its signed documents say, never past the clock's time
+// (max_trust_age counts from there), until the hub confirms it current.
+// Before trusted time the clock's time is the floor, which may be weeks
+// behind: a later, trusted reading moves FreshAt on.
+func freshener(trust *atomic.Pointer[scanner.Trust], clock *gate.Clock) func() *scanner.Trust {
+	signed := trust.Load()
+	return func() *scanner.Trust {
+		t := trust.Load()
+		if at := signed.SignedAt(clock.Now().Wall); at.After(t.FreshAt) {
+			t = t.WithFreshAt(at)
+			trust.Store(t)
+		}
+		return t
+	}
+}
+
 // floorInterval is how often the daemon commits a new time floor when no
 // read does: a lost power cut costs at most this much of the floor, and
 // the commits are few enough to spare the SD card.
@@ -336,11 +351,11 @@ func (m *Main) openInputs(cfg *Config) ([]gate.Input, error) {
 		case "stdin":
 			src, err = reader.NewLines(m.Stdin, "stdin", reader.Config{})
 		case "keyboard":
-			src, err = reader.NewKeyboard(ic.Path, reader.Config{})
+			src, err = reader.NewKeyboard(cfg.devicePath(ic.Path), reader.Config{})
 		case "serial":
-			src, err = reader.NewSerial(ic.Path, reader.Config{Baud: ic.Baud})
+			src, err = reader.NewSerial(cfg.devicePath(ic.Path), reader.Config{Baud: ic.Baud})
 		case "camera":
-			src, err = camera.New(camera.Config{Device: ic.Path, Width: ic.Width, Height: ic.Height, FPS: ic.FPS})
+			src, err = camera.New(camera.Config{Device: cfg.devicePath(ic.Path), Width: ic.Width, Height: ic.Height, FPS: ic.FPS})
 		}
 		if err != nil {
 			for _, in := range inputs {

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,10 +14,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/checkpointgate/checkpoint/gate"
 	"github.com/checkpointgate/checkpoint/output"
 	"github.com/checkpointgate/checkpoint/scanner"
 	"github.com/checkpointgate/checkpoint/seal"
@@ -548,5 +552,69 @@ func TestResolved(t *testing.T) {
 		if got := resolved(tc.in); got != want && !(tc.in == dir+"/loop1/x" && strings.HasSuffix(got, "/x")) {
 			t.Errorf("resolved(%s) = %s, want %s", tc.in, got, want)
 		}
+	}
+}
+
+// A gate that starts before NTP has synchronised counts its trust's age
+// from the documents once trusted time comes, not from the floor it
+// started at.
+func TestTrustAgeOnceTimeIsTrusted(t *testing.T) {
+	rootPub, root, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := time.Now().Add(-time.Minute)
+	raw, err := scanner.SignKeySet(&scanner.KeySet{Version: 1, IssuedAt: signed.Unix()}, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := scanner.NewTrust(rootPub).WithKeySet(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var now atomic.Pointer[scanner.Trust]
+	now.Store(tr)
+	floor := time.Now().Add(-14 * 24 * time.Hour) // the build time, say
+	clock := gate.NewClock(floor)
+	synced := false
+	clock.Synced = func() bool { return synced }
+	fresh := freshener(&now, clock)
+	if got := fresh().FreshAt; got.After(floor.Add(time.Hour)) {
+		t.Errorf("before trusted time: FreshAt %v, past the clock's time %v", got, floor)
+	}
+	synced = true
+	if got := fresh().FreshAt; !got.Equal(time.Unix(signed.Unix(), 0).UTC()) {
+		t.Errorf("once time is trusted: FreshAt %v, want the key set's time %v", got, signed)
+	}
+}
+
+// A device input's relative path is relative to the config file, as the
+// config says, wherever the daemon was started.
+func TestDevicePathRelativeToConfig(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "ttyACM0"), nil, 0o600) // not a tty: the open gets past finding it
+	name := filepath.Join(dir, "gate.toml")
+	os.WriteFile(name, []byte(`site = "main"
+issuer_keys = ["k.pub"]
+hub_seal_key = "k"
+[[input]]
+kind = "serial"
+path = "ttyACM0"
+direction = "entry"
+`), 0o644)
+	cfg, err := LoadConfig(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	inputs, err := NewMain().openInputs(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inputs[0].Source.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := inputs[0].Source.Next(ctx); errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the serial input looked for its device beside the working folder: %v", err)
 	}
 }
