@@ -351,4 +351,12 @@ func TestTrustSignedAt(t *testing.T) {
 	if got := rootOnly.SignedAt(later); !got.Equal(vecT0.Add(time.Hour)) {
 		t.Errorf("a root-signed list, no key set: %v, want the list's time", got)
 	}
+	// An undated key set naming an issuer whose list is not held: nothing
+	// dated is known of that issuer's passes.
+	ks.IssuedAt = 0
+	undated := trustWith(t, ks)
+	undated.Status = tr.Status
+	if got := undated.SignedAt(later); !got.IsZero() {
+		t.Errorf("an undated key set, an issuer without a list: %v, want zero", got)
+	}
 }

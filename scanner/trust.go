@@ -181,7 +181,7 @@ func (t *Trust) WithPolicy(raw []byte) (*Trust, error) {
 // was when signed) and, for each issuer the key set names a key for but no
 // list is held, of the key set (nothing newer is known of that issuer's
 // passes); with no list at all, the key set's. It is the zero Time when no
-// document is dated. notAfter (the gate's time) keeps a document dated
+// document is dated, or an issuer without a list has no dated key set. notAfter (the gate's time) keeps a document dated
 // ahead, by a mistake or a signer's wrong clock, from vouching for a time
 // that has not come. A gate without a hub confirmation yet takes FreshAt
 // from it.
@@ -195,13 +195,17 @@ func (t *Trust) SignedAt(notAfter time.Time) time.Time {
 	for _, l := range t.Status {
 		older(l.IssuedAt)
 	}
-	if t.Keys != nil && t.Keys.IssuedAt > 0 {
+	if t.Keys != nil {
 		ks := time.Unix(t.Keys.IssuedAt, 0).UTC()
-		if len(t.Status) == 0 {
+		dated := t.Keys.IssuedAt > 0
+		if len(t.Status) == 0 && dated {
 			older(ks)
 		}
 		for _, k := range t.Keys.Keys {
 			if k.Issuer != "" && t.Status[k.Issuer] == nil {
+				if !dated {
+					return time.Time{} // nothing dated is known of that issuer
+				}
 				older(ks)
 			}
 		}

@@ -240,14 +240,26 @@ func gateStatusOf(g *gate.Gate, inputs []gate.Input, since time.Time, sigs *scan
 // moved on as far as its signed documents say, never past the clock's time
 // (max_trust_age counts from there), until the hub confirms it current.
 // Before trusted time the clock's time is the floor, which may be weeks
-// behind: a later, trusted reading moves FreshAt on.
+// behind: FreshAt follows the floor, and the first trusted reading settles
+// it. After that it moves no more (a document dated ahead does not keep
+// the trust fresh as time goes by) until other documents are stored.
 func freshener(trust *atomic.Pointer[scanner.Trust], clock *gate.Clock) func() *scanner.Trust {
-	signed := trust.Load()
+	var mu sync.Mutex
+	var settled *scanner.Trust // the trust a trusted reading last capped
 	return func() *scanner.Trust {
-		t := trust.Load()
-		if at := signed.SignedAt(clock.Now().Wall); at.After(t.FreshAt) {
-			t = t.WithFreshAt(at)
-			trust.Store(t)
+		mu.Lock()
+		defer mu.Unlock()
+		old := trust.Load()
+		if old == settled {
+			return old
+		}
+		m := clock.Now()
+		t := old.WithFreshAt(old.SignedAt(m.Wall))
+		if t != old && !trust.CompareAndSwap(old, t) {
+			return trust.Load() // other documents came meanwhile
+		}
+		if m.Trusted {
+			settled = t
 		}
 		return t
 	}

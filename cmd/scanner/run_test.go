@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -555,15 +556,13 @@ func TestResolved(t *testing.T) {
 	}
 }
 
-// A gate that starts before NTP has synchronised counts its trust's age
-// from the documents once trusted time comes, not from the floor it
-// started at.
-func TestTrustAgeOnceTimeIsTrusted(t *testing.T) {
+// signedTrust is a trust whose key set the root signed at signed.
+func signedTrust(t *testing.T, signed time.Time) *scanner.Trust {
+	t.Helper()
 	rootPub, root, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	signed := time.Now().Add(-time.Minute)
 	raw, err := scanner.SignKeySet(&scanner.KeySet{Version: 1, IssuedAt: signed.Unix()}, root)
 	if err != nil {
 		t.Fatal(err)
@@ -572,8 +571,16 @@ func TestTrustAgeOnceTimeIsTrusted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tr
+}
+
+// A gate that starts before NTP has synchronised counts its trust's age
+// from the documents once trusted time comes, not from the floor it
+// started at.
+func TestTrustAgeOnceTimeIsTrusted(t *testing.T) {
+	signed := time.Now().Add(-time.Minute)
 	var now atomic.Pointer[scanner.Trust]
-	now.Store(tr)
+	now.Store(signedTrust(t, signed))
 	floor := time.Now().Add(-14 * 24 * time.Hour) // the build time, say
 	clock := gate.NewClock(floor)
 	synced := false
@@ -616,5 +623,53 @@ direction = "entry"
 	defer cancel()
 	if _, err := inputs[0].Source.Next(ctx); errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the serial input looked for its device beside the working folder: %v", err)
+	}
+}
+
+// A document dated ahead is capped at the first trusted reading and ages
+// from there: it does not keep the trust fresh as time goes by. Other
+// documents stored later count from their own time.
+func TestTrustAgeOfADocumentDatedAhead(t *testing.T) {
+	start := time.Now().Round(time.Second)
+	var now atomic.Pointer[scanner.Trust]
+	now.Store(signedTrust(t, start.Add(365*24*time.Hour)))
+	wall := start
+	clock := gate.NewClock(start.Add(-time.Hour))
+	clock.Synced = func() bool { return true }
+	clock.Wall = func() time.Time { return wall }
+	fresh := freshener(&now, clock)
+	first := fresh().FreshAt
+	wall = start.Add(72 * time.Hour)
+	if got := fresh().FreshAt; !got.Equal(first) || !first.Equal(start) {
+		t.Errorf("72 hours on, no new document: FreshAt %v, first %v; want it kept at the first trusted reading %v", got, first, start)
+	}
+	newer := signedTrust(t, start.Add(71*time.Hour))
+	now.Store(newer)
+	if got := fresh().FreshAt; !got.Equal(start.Add(71 * time.Hour)) {
+		t.Errorf("after newer documents: FreshAt %v, want their time", got)
+	}
+}
+
+// Calls at once never move FreshAt back.
+func TestFreshenerConcurrent(t *testing.T) {
+	var now atomic.Pointer[scanner.Trust]
+	now.Store(signedTrust(t, time.Now()))
+	clock := gate.NewClock(time.Now().Add(-14 * 24 * time.Hour)) // untrusted: FreshAt follows the floor
+	fresh := freshener(&now, clock)
+	var wg sync.WaitGroup
+	var back atomic.Bool
+	for range 4 {
+		wg.Go(func() {
+			for range 5000 {
+				f := fresh().FreshAt
+				if now.Load().FreshAt.Before(f) {
+					back.Store(true)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if back.Load() {
+		t.Error("the trust held had a FreshAt behind one a finished call returned")
 	}
 }
