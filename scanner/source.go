@@ -21,8 +21,9 @@ type Read struct {
 // not wrapped, when a finite source (a folder, a file) is exhausted, and
 // only then; ctx.Err() when ctx is done, and other errors for faults the
 // caller should log and count; a source that recovers by itself (a camera
-// unplugged and reopened) keeps returning reads after such an error. A frame returned by Next belongs to
-// the caller until the next call to Next, which may reuse its pixels.
+// unplugged and reopened) keeps returning reads after such an error. A
+// frame returned by Next belongs to the caller until the next call to
+// Next, which may reuse its pixels.
 type Source interface {
 	Next(ctx context.Context) (Read, error)
 	Close() error

@@ -181,10 +181,10 @@ func (t *Trust) WithPolicy(raw []byte) (*Trust, error) {
 // was when signed) and, for each issuer the key set names a key for but no
 // list is held, of the key set (nothing newer is known of that issuer's
 // passes); with no list at all, the key set's. It is the zero Time when no
-// document is dated, or an issuer without a list has no dated key set. notAfter (the gate's time) keeps a document dated
-// ahead, by a mistake or a signer's wrong clock, from vouching for a time
-// that has not come. A gate without a hub confirmation yet takes FreshAt
-// from it.
+// document is dated, or an issuer without a list has no dated key set.
+// notAfter (the gate's time) keeps a document dated ahead, by a mistake or
+// a signer's wrong clock, from vouching for a time that has not come. A
+// gate without a hub confirmation yet takes FreshAt from it.
 func (t *Trust) SignedAt(notAfter time.Time) time.Time {
 	var at time.Time
 	older := func(x time.Time) {

@@ -63,37 +63,50 @@ func addExit(tx *bolt.Tx, h []byte, wall int64, seq uint64) error {
 // entries of each kind, and returns how many it deleted. Bounding the work
 // keeps an append after a long quiet spell as fast as any other.
 func expireState(tx *bolt.Tx, cutoff int64, limit int) (int, error) {
-	passes, pexp := tx.Bucket(bucketPasses), tx.Bucket(bucketPassExp)
 	n := 0
-	for _, k := range oldKeys(pexp, cutoff, limit) {
-		if len(k) == 8+hashSize {
-			h := k[8:]
-			if v := passes.Get(h); len(v) == passValueSize && bytes.Equal(v[1:9], k[:8]) {
-				if err := passes.Delete(h); err != nil {
-					return n, err
-				}
-			}
-		}
-		if err := pexp.Delete(k); err != nil {
+	for _, k := range oldKeys(tx.Bucket(bucketPassExp), cutoff, limit) {
+		if _, _, err := dropPass(tx, k); err != nil {
 			return n, err
 		}
 		n++
 	}
-	exits, eexp := tx.Bucket(bucketExits), tx.Bucket(bucketExitExp)
-	for _, k := range oldKeys(eexp, cutoff, limit) {
-		if len(k) == 8+hashSize+8 {
-			x := make([]byte, 0, len(k))
-			x = append(append(append(x, k[8:8+hashSize]...), k[:8]...), k[8+hashSize:]...)
-			if err := exits.Delete(x); err != nil {
-				return n, err
-			}
-		}
-		if err := eexp.Delete(k); err != nil {
+	for _, k := range oldKeys(tx.Bucket(bucketExitExp), cutoff, limit) {
+		if err := dropExit(tx, k); err != nil {
 			return n, err
 		}
 		n++
 	}
 	return n, nil
+}
+
+// dropPass deletes the pass state that expiry key k (wall || hash) indexes,
+// if it is still the pass's latest, and k itself. It returns the entry's
+// direction, and whether there was one.
+func dropPass(tx *bolt.Tx, k []byte) (dir scanner.Direction, ok bool, err error) {
+	passes := tx.Bucket(bucketPasses)
+	if len(k) == 8+hashSize {
+		h := k[8:]
+		if v := passes.Get(h); len(v) == passValueSize && bytes.Equal(v[1:9], k[:8]) {
+			dir, ok = scanner.Direction(v[0]), true
+			if err := passes.Delete(h); err != nil {
+				return 0, false, err
+			}
+		}
+	}
+	return dir, ok, tx.Bucket(bucketPassExp).Delete(k)
+}
+
+// dropExit deletes the household exit that expiry key k (wall || hash ||
+// seq) indexes, and k itself.
+func dropExit(tx *bolt.Tx, k []byte) error {
+	if len(k) == 8+hashSize+8 {
+		x := make([]byte, 0, len(k))
+		x = append(append(append(x, k[8:8+hashSize]...), k[:8]...), k[8+hashSize:]...)
+		if err := tx.Bucket(bucketExits).Delete(x); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(bucketExitExp).Delete(k)
 }
 
 // oldKeys returns copies of up to limit keys of an expiry index (keys begin
@@ -131,38 +144,26 @@ func (l *Log) ShiftState(from, to time.Time, d time.Duration) (int, error) {
 	n := 0
 	err := l.update(l.hard, func(tx *bolt.Tx) error {
 		n = 0
-		passes, pexp := tx.Bucket(bucketPasses), tx.Bucket(bucketPassExp)
-		for _, k := range spanKeys(pexp, lo, hi) {
-			if len(k) != 8+hashSize {
-				continue
-			}
-			wall, h := getI64(k), k[8:]
-			if err := pexp.Delete(k); err != nil {
+		for _, k := range spanKeys(tx.Bucket(bucketPassExp), lo, hi) {
+			dir, ok, err := dropPass(tx, k)
+			if err != nil {
 				return err
 			}
-			if err := pexp.Put(append(i64(wall+by), h...), nil); err != nil {
-				return err
-			}
-			if v := passes.Get(h); len(v) == passValueSize && bytes.Equal(v[1:9], k[:8]) {
-				if err := passes.Put(h, append([]byte{v[0]}, i64(wall+by)...)); err != nil {
+			if ok { // a stale index key just goes
+				if err := setLastSeen(tx, k[8:], dir, getI64(k)+by); err != nil {
 					return err
 				}
+				n++
 			}
-			n++
 		}
-		exits, eexp := tx.Bucket(bucketExits), tx.Bucket(bucketExitExp)
-		for _, k := range spanKeys(eexp, lo, hi) {
+		for _, k := range spanKeys(tx.Bucket(bucketExitExp), lo, hi) {
 			if len(k) != 8+hashSize+8 {
 				continue
 			}
-			wall, h, seq := getI64(k), k[8:8+hashSize], k[8+hashSize:]
-			if err := eexp.Delete(k); err != nil {
+			if err := dropExit(tx, k); err != nil {
 				return err
 			}
-			if err := exits.Delete(append(append(bytes.Clone(h), k[:8]...), seq...)); err != nil {
-				return err
-			}
-			if err := addExit(tx, h, wall+by, binary.BigEndian.Uint64(seq)); err != nil {
+			if err := addExit(tx, k[8:8+hashSize], getI64(k)+by, binary.BigEndian.Uint64(k[8+hashSize:])); err != nil {
 				return err
 			}
 			n++

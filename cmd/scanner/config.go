@@ -443,13 +443,7 @@ func (c *Config) dataDir() string {
 
 // gateID names the gate on this machine: its data folder, absolute, with
 // links followed (as far as it exists), which one gate at a time holds.
-func (c *Config) gateID() string {
-	d, err := filepath.Abs(c.dataDir())
-	if err != nil {
-		return c.dataDir()
-	}
-	return resolved(d)
-}
+func (c *Config) gateID() string { return resolved(c.dataDir()) }
 
 func (c *Config) controlSocket() string {
 	if c.ControlSocket == "" {
