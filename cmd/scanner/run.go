@@ -64,10 +64,11 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	// Standard output going away (a pipe closed, journald restarted) must
 	// not end the gate: with SIGPIPE taken (and let go), writes fail with
 	// EPIPE instead, and are counted. Taken, not ignored: an ignored
-	// signal would stay ignored in the hooks' commands.
-	sigpipe := make(chan os.Signal, 1)
-	signal.Notify(sigpipe, syscall.SIGPIPE)
-	defer signal.Stop(sigpipe)
+	// signal would stay ignored in the hooks' commands. Taken for good,
+	// not stopped when run returns: a line write stuck on a full pipe can
+	// fail after that, and the default action would kill the process as
+	// it exits.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 
 	trust, err := m.loadTrust(cfg)
 	if err != nil {
