@@ -47,6 +47,7 @@ type rig struct {
 	t      testing.TB
 	g      *gate.Gate
 	log    *store.Log
+	path   string // of the log
 	hub    *seal.PrivateKey
 	wall   time.Time
 	mono   time.Duration // the gate's monotonic clock
@@ -66,7 +67,8 @@ func newRig(t testing.TB, mod func(*scanner.Policy)) *rig {
 		t.Fatal(err)
 	}
 	r.hub = hub
-	r.log, err = store.OpenLog(filepath.Join(t.TempDir(), "events.db"), store.LogOptions{Hub: hub.Public(), Now: func() time.Time { return r.now() }})
+	r.path = filepath.Join(t.TempDir(), "events.db")
+	r.log, err = store.OpenLog(r.path, store.LogOptions{Hub: hub.Public(), Now: func() time.Time { return r.now() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +107,30 @@ func newRig(t testing.TB, mod func(*scanner.Policy)) *rig {
 		Policy:  func() *scanner.Policy { r.mu.Lock(); defer r.mu.Unlock(); return r.policy },
 	}
 	return r
+}
+
+// restart stops the gate and starts it again on its log file, as after a
+// power cut: the log reopened, a new clock from the log's time floor (its
+// monotonic clock from zero, synchronised or not), nothing in memory.
+func (r *rig) restart(synced bool) {
+	r.t.Helper()
+	if err := r.log.Close(); err != nil {
+		r.t.Fatal(err)
+	}
+	l, err := store.OpenLog(r.path, store.LogOptions{Hub: r.hub.Public(), Now: r.now})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.mu.Lock()
+	r.log, r.mono = l, 0
+	r.mu.Unlock()
+	clock := gate.NewClock(l.TimeFloor())
+	clock.Wall = r.now
+	clock.Monotonic = func() time.Duration { r.mu.Lock(); defer r.mu.Unlock(); return r.mono }
+	clock.Synced = func() bool { return synced }
+	old := r.g
+	r.g = &gate.Gate{Site: old.Site, Log: old.Log, Memory: l, Clock: clock, Decoder: old.Decoder,
+		Outputs: old.Outputs, Trust: old.Trust, Policy: old.Policy}
 }
 
 func (r *rig) now() time.Time {
@@ -697,6 +723,56 @@ func TestUntrustedPassagesCountOnceTimeIsTrusted(t *testing.T) {
 	// The same after more commits, which expire state by the new floor.
 	r.advance(time.Minute)
 	r.expect(r.read(exit, b), false, scanner.ReasonQuota)
+}
+
+// The gate decided under an untrusted clock, then stopped (a power cut)
+// before trusted time came, or before a read after it. Once time is
+// trusted in a later run, those passages count for the quota and for
+// anti-passback, though no clock of that run saw them stamped.
+func TestUntrustedPassagesOfAnEarlierRunCount(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		stop func(r *rig) // what happens before the power cut
+		next func(r *rig) // after the restart, before trusted time
+	}{
+		{"trusted only after the restart", nil, func(r *rig) { r.restart(true) }},
+		{"trusted before the stop, no read after it", func(r *rig) {
+			r.g.Clock.Synced = func() bool { return true }
+			r.g.Clock.Now() // a status request saw trusted time
+		}, func(r *rig) { r.restart(true) }},
+		{"untrusted again after the restart", nil, func(r *rig) {
+			r.restart(false)
+			r.advance(time.Minute)
+			r.expect(r.read(entry, r.issue("d", func(p *scanner.Pass) { p.Household = []byte("house-4") })), true, scanner.ReasonOK)
+			r.advance(time.Minute)
+			r.g.Clock.Synced = func() bool { return true }
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, func(p *scanner.Policy) {
+				p.Entry.AntiPassback = scanner.PassbackHard
+				p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour
+			})
+			r.step(10 * 24 * time.Hour) // the true time; the floor t0 is 10 days old
+			r.g.Clock.Synced = func() bool { return false }
+			r.advance(time.Second)
+			a, b := r.issue("a"), r.issue("b") // one household
+			c := r.issue("c", func(p *scanner.Pass) { p.Household = []byte("house-9") })
+			r.expect(r.read(exit, a), true, scanner.ReasonOK)
+			if o := r.read(entry, c); !o.Decision.Allow || o.At.Trusted {
+				t.Fatalf("untrusted read: %+v", o)
+			}
+			r.advance(2 * time.Minute)
+			if tc.stop != nil {
+				tc.stop(r)
+			}
+			r.advance(time.Minute) // the power cut and the boot
+			tc.next(r)
+
+			r.expect(r.read(exit, b), false, scanner.ReasonQuota)
+			r.expect(r.read(entry, c), false, scanner.ReasonAntiPassback)
+		})
+	}
 }
 
 // failingShift is the log, with ShiftState failing the first fails times.

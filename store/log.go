@@ -439,6 +439,9 @@ func (l *Log) appendSealed(seq uint64, ev *scanner.Event, msg []byte) error {
 		if err := meta.Put(keyFloor, i64(floor)); err != nil {
 			return err
 		}
+		if err := markUntrusted(meta, ev); err != nil {
+			return err
+		}
 		if ev.Allow && len(ev.PassID) > 0 {
 			if err := setLastSeen(tx, l.hash(domainPass, ev.PassID), ev.Direction, ev.Wall); err != nil {
 				return err

@@ -29,6 +29,7 @@ var (
 	keyNext       = []byte("next")        // uint64: the next sequence
 	keyAcked      = []byte("acked")       // uint64: acknowledged through
 	keyFloor      = []byte("floor")       // int64 Unix ns: the time floor
+	keyUntrusted  = []byte("untrusted")   // int64 Unix ns: just below the first stamp not yet trusted
 	keyCheckAt    = []byte("check.at")    // int64 Unix ns
 	keyCheckTook  = []byte("check.took")  // int64 ns
 	keyCheckOK    = []byte("check.ok")    // 1 byte

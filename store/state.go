@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 	"time"
 
 	"github.com/checkpointgate/checkpoint/scanner"
@@ -45,6 +46,24 @@ func setLastSeen(tx *bolt.Tx, h []byte, dir scanner.Direction, wall int64) error
 		return err
 	}
 	return exp.Put(append(i64(wall), h...), nil)
+}
+
+// markUntrusted keeps meta/untrusted: just below the stamp of the first
+// event stamped under an untrusted clock since the last one stamped at
+// trusted time, in whatever run. ShiftState moves the state from there.
+// An event at trusted time clears it: the gate commits nothing at trusted
+// time before the state stamped before it moved (ShiftState), and when
+// trusted time needed no move, the stamps were already no earlier than
+// their passages.
+func markUntrusted(meta *bolt.Bucket, ev *scanner.Event) error {
+	marked := meta.Get(keyUntrusted) != nil
+	switch {
+	case ev.WallTrusted && marked:
+		return meta.Delete(keyUntrusted)
+	case !ev.WallTrusted && !marked && ev.Wall > math.MinInt64:
+		return meta.Put(keyUntrusted, i64(ev.Wall-1))
+	}
+	return nil
 }
 
 // addExit records an exit of the household hashed to h at wall.
@@ -129,10 +148,18 @@ func oldKeys(b *bolt.Bucket, cutoff int64, limit int) [][]byte {
 // passages with the time floor, a lower bound; once trusted time shows the
 // floor was d behind, the passages of that span are d later than stamped,
 // and must count as recent for anti-passback and quotas (and not expire
-// with the old floor). Events themselves keep what they recorded. It
-// returns how many entries moved, and ErrClosed after Close.
+// with the old floor). Events themselves keep what they recorded.
+//
+// The span starts earlier when the log holds state stamped untrusted that
+// no shift has moved yet (markUntrusted): passages of an earlier run that
+// stopped before trusted time came, or before its gate moved them. They
+// happened before this run's span, so d moves them to at most the time
+// they could have happened, never earlier than they did. That mark is
+// forgotten once to reaches the time floor, past every stamp.
+//
+// It returns how many entries moved, and ErrClosed after Close.
 func (l *Log) ShiftState(from, to time.Time, d time.Duration) (int, error) {
-	if d <= 0 || !to.After(from) {
+	if d <= 0 {
 		return 0, nil
 	}
 	l.mu.Lock()
@@ -140,10 +167,20 @@ func (l *Log) ShiftState(from, to time.Time, d time.Duration) (int, error) {
 	if l.closed {
 		return 0, ErrClosed
 	}
-	lo, hi, by := from.UnixNano(), to.UnixNano(), int64(d)
+	hi, by := to.UnixNano(), int64(d)
 	n := 0
 	err := l.update(l.hard, func(tx *bolt.Tx) error {
 		n = 0
+		meta := tx.Bucket(bucketMeta)
+		lo := from.UnixNano()
+		if u := meta.Get(keyUntrusted); len(u) == 8 {
+			lo = min(lo, getI64(u))
+			if hi >= l.floor.Load() {
+				if err := meta.Delete(keyUntrusted); err != nil {
+					return err
+				}
+			}
+		}
 		for _, k := range spanKeys(tx.Bucket(bucketPassExp), lo, hi) {
 			dir, ok, err := dropPass(tx, k)
 			if err != nil {

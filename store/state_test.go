@@ -15,17 +15,14 @@ func TestShiftState(t *testing.T) {
 	priv, _ := testHub(t)
 	path := filepath.Join(t.TempDir(), "events.db")
 	l := openLog(t, path, store.LogOptions{Hub: priv.Public()})
-	pass := func(id string, at time.Time, dir scanner.Direction) {
+	pass := func(id string, at time.Time, dir scanner.Direction, trusted bool) {
 		t.Helper()
-		ev := &scanner.Event{Wall: at.UnixNano(), Site: "s", Direction: dir, Allow: true, PassID: []byte(id), Household: []byte("house-" + id)}
-		if _, err := l.Append(ev); err != nil {
-			t.Fatal(err)
-		}
+		appendPass(t, l, id, at, dir, trusted)
 	}
 	before, in1, in2 := t0, t0.Add(time.Minute), t0.Add(2*time.Minute)
-	pass("old", before, scanner.Exit) // the last passage of an earlier boot, at the floor
-	pass("a", in1, scanner.Exit)
-	pass("b", in2, scanner.Entry)
+	pass("old", before, scanner.Exit, true) // the last passage of an earlier boot, at the floor
+	pass("a", in1, scanner.Exit, false)
+	pass("b", in2, scanner.Entry, false)
 	const by = 10 * 24 * time.Hour
 	n, err := l.ShiftState(before, in2, by)
 	if err != nil || n != 3 { // a's pass and exit, b's pass
@@ -48,4 +45,64 @@ func TestShiftState(t *testing.T) {
 	check(l)
 	l.Close()
 	check(openLog(t, path, store.LogOptions{Hub: priv.Public()}))
+}
+
+// appendPass logs an allowed passage of pass id, of household "house-"+id,
+// stamped at, at trusted time or not.
+func appendPass(t *testing.T, l *store.Log, id string, at time.Time, dir scanner.Direction, trusted bool) {
+	t.Helper()
+	ev := &scanner.Event{Wall: at.UnixNano(), WallTrusted: trusted, Site: "s", Direction: dir, Allow: true, PassID: []byte(id), Household: []byte("house-" + id)}
+	if _, err := l.Append(ev); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// State stamped under an untrusted clock by an earlier run, which stopped
+// before trusted time came, moves with the next run's first shift: those
+// passages happened before that run began. A shift whose span ends below
+// the floor keeps the mark for the next; an event at trusted time ends the
+// span.
+func TestShiftStateMovesEarlierUntrustedRuns(t *testing.T) {
+	priv, _ := testHub(t)
+	path := filepath.Join(t.TempDir(), "events.db")
+	opt := store.LogOptions{Hub: priv.Public()}
+	l := openLog(t, path, opt)
+	appendPass(t, l, "trusted", t0, scanner.Exit, true)
+	appendPass(t, l, "a", t0.Add(time.Minute), scanner.Exit, false) // run 1, never trusted
+	l.Close()
+
+	l = openLog(t, path, opt) // run 2, untrusted from its floor
+	floor := l.TimeFloor()
+	appendPass(t, l, "b", floor.Add(time.Minute), scanner.Entry, false)
+	const by = 10 * 24 * time.Hour
+	if n, err := l.ShiftState(floor, floor.Add(30*time.Second), by); err != nil || n != 2 {
+		t.Fatalf("a shift ending below b moved %d, %v; want a's pass and exit", n, err)
+	}
+	to := floor.Add(2 * time.Minute)
+	if n, err := l.ShiftState(floor, to, by); err != nil || n != 1 {
+		t.Fatalf("the shift up to the floor moved %d, %v; want b's pass (a's stamps moved past its span)", n, err)
+	}
+	seen := func(id string, want time.Time) {
+		t.Helper()
+		if _, at, ok, err := l.LastSeen([]byte(id)); err != nil || !ok || !at.Equal(want) {
+			t.Errorf("pass %s last seen %v %v %v, want %v", id, at, ok, err, want)
+		}
+	}
+	seen("trusted", t0)
+	seen("a", t0.Add(time.Minute+by))
+	seen("b", floor.Add(time.Minute+by))
+	if n, err := l.HouseholdExits([]byte("house-a"), t0.Add(time.Minute+by)); err != nil || n != 1 {
+		t.Errorf("household a: %d exits since its moved exit, %v; want 1", n, err)
+	}
+	if n, err := l.ShiftState(to, to.Add(time.Minute), by); err != nil || n != 0 {
+		t.Errorf("a later shift moved %d, %v; want nothing: the earlier stamps moved", n, err)
+	}
+
+	c := to.Add(time.Hour)
+	appendPass(t, l, "c", c, scanner.Entry, false)
+	appendPass(t, l, "d", c.Add(time.Minute), scanner.Entry, true)
+	if n, err := l.ShiftState(c.Add(time.Minute), c.Add(2*time.Minute), by); err != nil || n != 0 {
+		t.Errorf("a shift after an event at trusted time moved %d, %v; want nothing", n, err)
+	}
+	seen("c", c)
 }
