@@ -126,6 +126,10 @@ type Gate struct {
 type Stats struct {
 	Frames, NoCode, Decisions, Allowed, Denied, Repeats atomic.Int64
 	LogFailures, Unlogged, OutputErrors, SourceErrors   atomic.Int64
+
+	// StateMovePending: moving the state of a clock jump failed (see
+	// Gate.now); nothing is logged until a later read's retry succeeds.
+	StateMovePending atomic.Bool
 }
 
 // sighting is when (Clock.Mono) a text or a pass was last seen at an
@@ -279,6 +283,7 @@ func (g *Gate) now() scanner.Moment {
 		}
 		g.jumps = g.jumps[1:]
 	}
+	g.Stats.StateMovePending.Store(len(g.jumps) > 0)
 	return m
 }
 

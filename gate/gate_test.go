@@ -808,9 +808,15 @@ func TestStateShiftRetried(t *testing.T) {
 	if o := r.read(exit, c); o.Decision.Allow || o.Decision.Reason != gate.ReasonLogFailed || o.Logged {
 		t.Fatalf("while the shift is pending: allow %v, %s, logged %v; want an unlogged denial", o.Decision.Allow, o.Decision.Reason, o.Logged)
 	}
+	if !r.g.Stats.StateMovePending.Load() {
+		t.Error("the failed shift is not shown as pending")
+	}
 	r.advance(time.Minute)
 	r.expect(r.read(exit, b), false, scanner.ReasonQuota)
 	r.expect(r.read(exit, c), true, scanner.ReasonOK)
+	if r.g.Stats.StateMovePending.Load() {
+		t.Error("the shift still shown as pending after it succeeded")
+	}
 }
 
 // A trusted clock whose floor then lagged (here the monotonic clock missed

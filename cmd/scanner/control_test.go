@@ -119,12 +119,16 @@ func TestOverrideAndLiveStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	if g := rep.Gate; g == nil || g.Decisions != 3 || g.Allowed != 2 || g.Denied != 1 || len(g.Inputs) != 1 {
-		t.Errorf("live status: %+v", rep.Gate)
+		t.Fatalf("live status: %+v", rep.Gate)
+	}
+	// trust_system_clock = true: the gate's time is this machine's.
+	if g := rep.Gate; !g.TimeTrusted || time.Since(g.Time).Abs() > time.Minute || g.StateMovePending {
+		t.Errorf("live status: gate time %v, trusted %v, state move pending %v", g.Time, g.TimeTrusted, g.StateMovePending)
 	}
 	if rep.Log.Pending != 3 {
 		t.Errorf("live status: %d pending, want 3", rep.Log.Pending)
 	}
-	if r := runMain(t, time.Now(), "status", "-config", cfg); r.code != 0 || !strings.Contains(r.stdout, "decisions") {
+	if r := runMain(t, time.Now(), "status", "-config", cfg); r.code != 0 || !strings.Contains(r.stdout, "decisions") || !strings.Contains(r.stdout, "gate time") {
 		t.Errorf("status: %d %s", r.code, r.stdout)
 	}
 

@@ -227,7 +227,9 @@ const sigCacheSize = 8192
 // gateStatusOf reads the gate's counters.
 func gateStatusOf(g *gate.Gate, inputs []gate.Input, since time.Time, sigs *scanner.SigCache) *gateStatus {
 	st := &g.Stats
+	now := g.Clock.Now()
 	return &gateStatus{
+		Time: now.Wall.UTC(), TimeTrusted: now.Trusted, StateMovePending: st.StateMovePending.Load(),
 		Since: since.UTC(), Inputs: inputNames(inputs),
 		Frames: st.Frames.Load(), NoCode: st.NoCode.Load(), Decisions: st.Decisions.Load(),
 		Allowed: st.Allowed.Load(), Denied: st.Denied.Load(), Repeats: st.Repeats.Load(),

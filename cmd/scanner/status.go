@@ -53,6 +53,12 @@ type gateStatus struct {
 	SourceErrors int64     `json:"input_faults"`
 	SigCacheHits uint64    `json:"signature_cache_hits"` // verifications the cache saved
 	SigCacheHeld int       `json:"signatures_cached"`    // signatures it holds
+
+	// The time the gate decides at now, and whether it is trusted.
+	Time        time.Time `json:"time"`
+	TimeTrusted bool      `json:"time_trusted"`
+	// The state of a clock jump is not moved yet: reads are not logged.
+	StateMovePending bool `json:"state_move_pending,omitempty"`
 }
 
 type trustDoc struct {
@@ -254,6 +260,14 @@ func printStatus(w io.Writer, r *statusReport) {
 	fmt.Fprintln(tw)
 	if g := r.Gate; g != nil {
 		fmt.Fprintf(tw, "running since\t%s\ninputs\t%s\n", g.Since.Format(time.RFC3339), strings.Join(g.Inputs, ", "))
+		trust := "trusted"
+		if !g.TimeTrusted {
+			trust = "NOT TRUSTED: the time floor, a lower bound (clock_unknown applies)"
+		}
+		fmt.Fprintf(tw, "gate time\t%s, %s\n", g.Time.Format(time.RFC3339), trust)
+		if g.StateMovePending {
+			fmt.Fprintln(tw, "STATE MOVE PENDING\tthe state decided before trusted time is not moved yet: reads are not logged (see log failures)")
+		}
 		fmt.Fprintf(tw, "decisions\t%d (%d allowed, %d denied)\nrepeats ignored\t%d\nframes\t%d (%d without a code)\n",
 			g.Decisions, g.Allowed, g.Denied, g.Repeats, g.Frames, g.NoCode)
 		fmt.Fprintf(tw, "log failures\t%d (%d allowed unlogged)\noutput errors\t%d\ninput faults\t%d\nsignature cache\t%d held, %d verifications saved\n\n",
