@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"os"
 	"os/exec"
 	"sync"
 	"sync/atomic"
@@ -49,14 +51,17 @@ type hook struct {
 	Stats  HookStats
 }
 
-func newHook(name string, timeout time.Duration, queue int, call func(context.Context, []byte) error) *hook {
+func newHook(name string, timeout time.Duration, queue int, logger *slog.Logger, call func(context.Context, []byte) error) *hook {
 	if timeout <= 0 {
 		timeout = DefaultHookTimeout
 	}
 	if queue <= 0 {
 		queue = DefaultHookQueue
 	}
-	h := &hook{name: name, timeout: timeout, call: call, queue: make(chan []byte, queue), stop: make(chan struct{}), logger: slog.Default()}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	h := &hook{name: name, timeout: timeout, call: call, queue: make(chan []byte, queue), stop: make(chan struct{}), logger: logger}
 	h.base, h.cancel = context.WithCancel(context.Background())
 	h.done.Add(1)
 	go h.run()
@@ -154,46 +159,106 @@ func (h *hook) Close() error {
 // standard input.
 type ExecHook struct{ *hook }
 
+// hookOutput is how much of a failed command's output its error quotes;
+// the rest is read and thrown away.
+const hookOutput = 200
+
 // NewExecHook returns a hook that runs argv[0] with argv[1:]. Each run is
 // killed after timeout (zero: DefaultHookTimeout); at most queue decisions
-// wait (zero: DefaultHookQueue).
-func NewExecHook(argv []string, timeout time.Duration, queue int) (*ExecHook, error) {
+// wait (zero: DefaultHookQueue). Failures are logged to logger (nil:
+// slog.Default()).
+//
+// Each run is a process group of its own: when the run ends or times out,
+// whatever it started and left running (a helper waiting on a dead host)
+// is killed with it, so no call outlives its timeout and nothing piles up.
+// Of its output, only the first 200 bytes are kept, for the error.
+func NewExecHook(argv []string, timeout time.Duration, queue int, logger *slog.Logger) (*ExecHook, error) {
 	if len(argv) == 0 || argv[0] == "" {
 		return nil, errors.New("exec hook: no command")
 	}
-	return &ExecHook{newHook("exec:"+argv[0], timeout, queue, func(ctx context.Context, body []byte) error {
+	return &ExecHook{newHook("exec:"+argv[0], timeout, queue, logger, func(ctx context.Context, body []byte) error {
 		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 		cmd.Stdin = bytes.NewReader(body)
 		cmd.WaitDelay = time.Second
-		out, err := cmd.CombinedOutput()
+		out, err := runOwnGroup(cmd)
 		if err != nil {
-			return fmt.Errorf("%w: %.200s", err, out)
+			return fmt.Errorf("%w: %s", err, out)
 		}
 		return nil
 	})}, nil
 }
 
+// runOwnGroup runs cmd as the leader of a process group of its own, kills
+// what is left of the group once cmd has exited, and returns the first
+// hookOutput bytes of its output (stdout and stderr together).
+//
+// The output goes through a pipe of our own, not exec's: exec waits, after
+// the command exited, for every process holding its output open (a helper
+// left in the background) before Wait returns, so the group could not be
+// killed until then.
+func runOwnGroup(cmd *exec.Cmd) ([]byte, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer pr.Close()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	killRest := ownGroup(cmd)
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan []byte, 1)
+	go func() {
+		b := make([]byte, 0, hookOutput)
+		buf := make([]byte, 4096)
+		for {
+			n, err := pr.Read(buf)
+			b = append(b, buf[:min(n, cap(b)-len(b))]...)
+			if err != nil {
+				out <- b
+				return
+			}
+		}
+	}()
+	err = cmd.Wait()
+	killRest()
+	select {
+	case b := <-out:
+		return b, err
+	case <-time.After(cmd.WaitDelay):
+		pr.Close() // a process that left the group holds the pipe
+		return <-out, err
+	}
+}
+
 // HTTPHook POSTs each decision's JSON to a URL.
 type HTTPHook struct{ *hook }
 
-// NewHTTPHook returns a hook that POSTs to url with client (nil: a client
-// with no redirects). Each request is cancelled after timeout.
-func NewHTTPHook(url string, client *http.Client, timeout time.Duration, queue int) (*HTTPHook, error) {
-	if _, err := http.NewRequest(http.MethodPost, url, nil); err != nil {
-		return nil, fmt.Errorf("http hook: %w", err)
+// NewHTTPHook returns a hook that POSTs to rawURL with client (nil: a
+// client with no redirects). Each request is cancelled after timeout.
+// Failures are logged to logger (nil: slog.Default()), naming the URL
+// without its user, password, query or fragment, which may hold
+// credentials.
+func NewHTTPHook(rawURL string, client *http.Client, timeout time.Duration, queue int, logger *slog.Logger) (*HTTPHook, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("http hook: the URL: %w", withoutURL(err))
 	}
 	if client == nil {
 		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
-	return &HTTPHook{newHook("http:"+url, timeout, queue, func(ctx context.Context, body []byte) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	name := "http:" + RedactURL(u)
+	return &HTTPHook{newHook(name, timeout, queue, logger, func(ctx context.Context, body []byte) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
 		if err != nil {
 			return err
 		}
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := client.Do(req)
 		if err != nil {
-			return err
+			return withoutURL(err)
 		}
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
@@ -202,4 +267,20 @@ func NewHTTPHook(url string, client *http.Client, timeout time.Duration, queue i
 		}
 		return nil
 	})}, nil
+}
+
+// withoutURL returns err without the URL a *url.Error quotes.
+func withoutURL(err error) error {
+	if uerr := (*url.Error)(nil); errors.As(err, &uerr) {
+		return fmt.Errorf("%s: %w", uerr.Op, uerr.Err)
+	}
+	return err
+}
+
+// RedactURL returns u as it may be logged: without user, password, query
+// or fragment.
+func RedactURL(u *url.URL) string {
+	v := *u
+	v.User, v.RawQuery, v.ForceQuery, v.Fragment, v.RawFragment = nil, "", false, "", ""
+	return v.String()
 }

@@ -145,7 +145,7 @@ func TestJSONLinesHasNoPersonalData(t *testing.T) {
 func TestExecHook(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "got.json")
-	h, err := NewExecHook([]string{"sh", "-c", "cat > " + out}, time.Second, 4)
+	h, err := NewExecHook([]string{"sh", "-c", "cat > " + out}, time.Second, 4, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestSlowHooksNeverBlock(t *testing.T) {
 
 	// A timeout far longer than the test: were Act to wait for the call,
 	// the 20 Acts below could not finish while the server holds it.
-	h, err := NewHTTPHook(srv.URL, nil, time.Hour, 2)
+	h, err := NewHTTPHook(srv.URL, nil, time.Hour, 2, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestSlowHooksNeverBlock(t *testing.T) {
 	h.Close()
 
 	// A call that hangs past its timeout fails and is counted.
-	slow, err := NewExecHook([]string{"sleep", "30"}, 100*time.Millisecond, 1)
+	slow, err := NewExecHook([]string{"sleep", "30"}, 100*time.Millisecond, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,11 +226,11 @@ func TestHTTPHookStatus(t *testing.T) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}))
 	defer srv.Close()
-	h, _ := NewHTTPHook(srv.URL, nil, time.Second, 4)
+	h, _ := NewHTTPHook(srv.URL, nil, time.Second, 4, nil)
 	defer h.Close()
 	h.Act(context.Background(), outcome(false))
 	waitFor(t, func() bool { return h.Stats.Failed.Load() == 1 })
-	if _, err := NewHTTPHook("::not a url", nil, 0, 0); err == nil {
+	if _, err := NewHTTPHook("::not a url", nil, 0, 0, nil); err == nil {
 		t.Error("bad URL accepted")
 	}
 }
@@ -253,7 +253,7 @@ func TestHookCloseSendsQueued(t *testing.T) {
 	out, gate := filepath.Join(dir, "calls"), filepath.Join(dir, "go")
 	// Each call waits until the test lets it go, so the first is still
 	// running when Close is called.
-	h, err := NewExecHook([]string{"sh", "-c", "until [ -e " + gate + " ]; do sleep 0.01; done; cat >> " + out + "; echo >> " + out}, 5*time.Second, 8)
+	h, err := NewExecHook([]string{"sh", "-c", "until [ -e " + gate + " ]; do sleep 0.01; done; cat >> " + out + "; echo >> " + out}, 5*time.Second, 8, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +355,7 @@ func (w *slowWriter) String() string {
 // Close ends within the drain even when the calls would take hours: the
 // call under way is cut off, and the queued ones are dropped and counted.
 func TestHookCloseIsBounded(t *testing.T) {
-	h, err := NewExecHook([]string{"sleep", "3600"}, time.Hour, 4)
+	h, err := NewExecHook([]string{"sleep", "3600"}, time.Hour, 4, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +384,7 @@ func TestHookActRacingClose(t *testing.T) {
 	}
 	lost := int64(0)
 	for range rounds {
-		h := newHook("t", time.Second, 1024, func(context.Context, []byte) error { return nil })
+		h := newHook("t", time.Second, 1024, nil, func(context.Context, []byte) error { return nil })
 		var taken atomic.Int64
 		var wg sync.WaitGroup
 		for range 4 {

@@ -3,6 +3,7 @@ package output
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -18,9 +19,18 @@ const DefaultPulse = 500 * time.Millisecond
 // RelayDrain bounds how long Close waits for a pulse under way to end.
 const RelayDrain = 5 * time.Second
 
+// relayRetry is how soon a failed write that ends a pulse is tried again.
+const relayRetry = 100 * time.Millisecond
+
 // Relay pulses a GPIO pin for each allowed decision. A new allow while the
-// pulse is on extends it.
+// pulse is on extends it. A write that should end a pulse and fails (the
+// GPIO line gave an I/O error) is logged and tried again every 100 ms
+// until it works: the gate is not left open.
 type Relay struct {
+	// Logger receives the failures to shut the gate; nil means
+	// slog.Default(). Set it before the first Act.
+	Logger *slog.Logger
+
 	pin       gpio.PinOut
 	activeLow bool
 	pulse     time.Duration
@@ -85,21 +95,47 @@ func (r *Relay) Act(_ context.Context, o *gate.Outcome) error {
 	r.gen++
 	gen := r.gen
 	r.until = time.Now().Add(r.pulse)
-	r.timer = time.AfterFunc(r.pulse, func() {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if r.gen == gen {
-			r.pin.Out(r.level(false))
-		}
-	})
+	r.timer = time.AfterFunc(r.pulse, func() { r.end(gen, 0) })
 	return nil
+}
+
+// end ends pulse gen, unless a newer pulse or Close took over; failed
+// tries before this one.
+func (r *Relay) end(gen uint64, failed int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gen != gen || r.closed {
+		return
+	}
+	if err := r.pin.Out(r.level(false)); err != nil {
+		if failed == 0 {
+			r.logger().Error("relay could not shut the gate; trying again every 100ms", "relay", r.pin.String(), "err", err)
+		}
+		r.timer = time.AfterFunc(relayRetry, func() { r.end(gen, failed+1) })
+		return
+	}
+	if failed > 0 {
+		r.logger().Info("relay shut the gate", "relay", r.pin.String(), "failed_tries", failed)
+	}
+}
+
+func (r *Relay) logger() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.Default()
 }
 
 // Close takes no more decisions, lets a pulse under way run its course
 // (the holder of the last pass allowed gets through), for at most
-// RelayDrain, and leaves the pin inactive.
+// RelayDrain, and leaves the pin inactive, trying every 100 ms for up to
+// RelayDrain more when the write fails; it returns the last failure.
 func (r *Relay) Close() error {
 	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
 	r.closed = true
 	left := time.Until(r.until)
 	r.mu.Unlock()
@@ -107,9 +143,20 @@ func (r *Relay) Close() error {
 		time.Sleep(min(left, r.drain))
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.timer != nil {
 		r.timer.Stop()
 	}
-	return r.pin.Out(r.level(false))
+	r.mu.Unlock()
+	// Closed, nothing else writes the pin: a timer that fired ends at once.
+	deadline := time.Now().Add(r.drain)
+	for {
+		err := r.pin.Out(r.level(false))
+		if err == nil || time.Now().After(deadline) {
+			if err != nil {
+				err = fmt.Errorf("relay %s: could not shut the gate: %w", r.pin, err)
+			}
+			return err
+		}
+		time.Sleep(relayRetry)
+	}
 }

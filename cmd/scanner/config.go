@@ -106,6 +106,15 @@ type HookConfig struct {
 
 const defaultDataDir = "/var/lib/checkpoint"
 
+// Bounds on output timings: a relay pulse too short to work a strike, or
+// one that holds the gate open for minutes ("500s" for "500ms"), and a
+// hook call that holds up the hook's later decisions for long, are
+// mistakes.
+const (
+	minPulse, maxPulse             = 50 * time.Millisecond, time.Minute
+	minHookTimeout, maxHookTimeout = 10 * time.Millisecond, time.Minute
+)
+
 // configError is a config problem, with the line it is on when known.
 type configError struct {
 	file string
@@ -354,8 +363,8 @@ func (c *Config) check(src []byte) error {
 		switch {
 		case r.Pin == "":
 			return bad("relay.pin", "required in [relay]")
-		case r.Pulse < 0:
-			return bad("relay.pulse", "negative")
+		case r.Pulse != 0 && (r.Pulse < minPulse || r.Pulse > maxPulse):
+			return bad("relay.pulse", "%v: want %v to %v", r.Pulse, minPulse, maxPulse)
 		}
 	}
 	for i, h := range c.Hooks {
@@ -365,13 +374,14 @@ func (c *Config) check(src []byte) error {
 			return badIn("hook", n, "exec", "give exactly one of exec or url")
 		case len(h.Exec) > 0 && h.Exec[0] == "":
 			return badIn("hook", n, "exec", "no command")
-		case h.Timeout < 0:
-			return badIn("hook", n, "timeout", "negative")
+		case h.Timeout != 0 && (h.Timeout < minHookTimeout || h.Timeout > maxHookTimeout):
+			return badIn("hook", n, "timeout", "%v: want %v to %v", h.Timeout, minHookTimeout, maxHookTimeout)
 		}
 		if h.URL != "" {
+			// Not quoted: the URL may hold a password or a token.
 			u, err := url.Parse(h.URL)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return badIn("hook", n, "url", "%q: want an http:// or https:// URL", h.URL)
+				return badIn("hook", n, "url", "want an http:// or https:// URL with a host")
 			}
 		}
 	}

@@ -139,7 +139,12 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		if err != nil {
 			return hinted(err, "check [relay] pin, or remove [relay] on a machine without GPIO")
 		}
-		defer relay.Close()
+		relay.Logger = logger
+		defer func() {
+			if err := relay.Close(); err != nil {
+				logger.Error("the gate may be left open", "err", err)
+			}
+		}()
 		g.Outputs = append(g.Outputs, relay)
 	}
 	// The hooks are closed together: each sends what it has queued, and
@@ -158,9 +163,9 @@ func (m *Main) run(ctx context.Context, args []string) error {
 			Close() error
 		}
 		if h.URL != "" {
-			out, err = output.NewHTTPHook(h.URL, nil, h.Timeout, 0)
+			out, err = output.NewHTTPHook(h.URL, nil, h.Timeout, 0, logger)
 		} else {
-			out, err = output.NewExecHook(h.Exec, h.Timeout, 0)
+			out, err = output.NewExecHook(h.Exec, h.Timeout, 0, logger)
 		}
 		if err != nil {
 			return err

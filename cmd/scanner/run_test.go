@@ -152,7 +152,7 @@ direction = "entry"
 		{"inline policy", base + "policy = { debounce = 5 }\n" + input, ":4: policy.debounce: give a duration"},
 		{"site too long", strings.Replace(base, `"main"`, `"`+strings.Repeat("s", 300)+`"`, 1) + "[policy]\ndebounce = \"5s\"\n" + input, ":1: site: longer than"},
 		{"key=value in a multi-line array", base + input + "[[hook]]\nexec = [\n  \"x\",\n  \"retries=3\",\n]\ntimeout = \"-1s\"\nretries = 2\n", ":14: unknown key \"hook.retries\""},
-		{"key=value in a multi-line array, bad value", base + input + "[[hook]]\nexec = [\n  \"x\",\n  \"timeout=3\",\n]\ntimeout = \"-1s\"\n", ":13: hook.timeout: hook 1: negative"},
+		{"key=value in a multi-line array, bad value", base + input + "[[hook]]\nexec = [\n  \"x\",\n  \"timeout=3\",\n]\ntimeout = \"-1s\"\n", ":13: hook.timeout: hook 1: -1s: want 10ms to 1m0s"},
 		{"no direction first", base + "[[input]]\nkind = \"stdin\"\n" + input, ":4: input.direction: input 1: required"},
 		{"same name twice", base + "[[input]]\nname = \"lane\"\nkind = \"stdin\"\ndirection = \"entry\"\n[[input]]\nkind = \"stdin\"\nname = \"lane\"\ndirection = \"exit\"\n", `:10: input.name: input 2: "lane" is input 1's name too`},
 		{"trust age without a hub", base + "[policy]\nmax_trust_age = \"72h\"\n" + input, ":5: policy.max_trust_age: a gate without a hub"},
@@ -161,9 +161,13 @@ direction = "entry"
 		{"one reader not plugged in, spelt two ways", base + "[[input]]\nkind = \"serial\"\npath = \"/dev/ttyNOTHERE7\"\ndirection = \"entry\"\n[[input]]\nkind = \"keyboard\"\npath = \"/dev//./ttyNOTHERE7\"\ndirection = \"exit\"\n", ":10: input.path: input 2: input 1 reads /dev/ttyNOTHERE7 too"},
 		{"two cameras on the default device", base + "[[input]]\nkind = \"camera\"\ndirection = \"entry\"\n[[input]]\nkind = \"camera\"\npath = \"/dev/video0\"\ndirection = \"exit\"\n", ":9: input.path: input 2: input 1 reads /dev/video0 too"},
 		{"negative fps", base + input + "[[input]]\nkind = \"camera\"\ndirection = \"exit\"\nfps = -1\n", ":11: input.fps: input 2: negative"},
-		{"hook not http", base + input + "[[hook]]\nurl = \"ftp://127.0.0.1/x\"\n", `:9: hook.url: hook 1: "ftp://127.0.0.1/x": want an http`},
-		{"negative hook timeout", base + input + "[[hook]]\nurl = \"http://127.0.0.1/x\"\n[[hook]]\nexec = [\"x\"]\ntimeout = \"-1s\"\n", ":12: hook.timeout: hook 2: negative"},
-		{"negative pulse", base + input + "[relay]\npin = \"GPIO17\"\npulse = \"-1s\"\n", ":10: relay.pulse: negative"},
+		{"hook not http", base + input + "[[hook]]\nurl = \"ftp://127.0.0.1/x\"\n", `:9: hook.url: hook 1: want an http`},
+		{"hook URL with a password, not quoted", base + input + "[[hook]]\nurl = \"http://u:s3cret@/x\"\n", `:9: hook.url: hook 1: want an http:// or https:// URL with a host`},
+		{"negative hook timeout", base + input + "[[hook]]\nurl = \"http://127.0.0.1/x\"\n[[hook]]\nexec = [\"x\"]\ntimeout = \"-1s\"\n", ":12: hook.timeout: hook 2: -1s: want 10ms to 1m0s"},
+		{"hook timeout of a year", base + input + "[[hook]]\nexec = [\"x\"]\ntimeout = \"8760h\"\n", ":10: hook.timeout: hook 1: 8760h0m0s: want 10ms to 1m0s"},
+		{"negative pulse", base + input + "[relay]\npin = \"GPIO17\"\npulse = \"-1s\"\n", ":10: relay.pulse: -1s: want 50ms to 1m0s"},
+		{"pulse of 500s, not 500ms", base + input + "[relay]\npin = \"GPIO17\"\npulse = \"500s\"\n", ":10: relay.pulse: 8m20s: want 50ms to 1m0s"},
+		{"pulse too short to work a strike", base + input + "[relay]\npin = \"GPIO17\"\npulse = \"1ns\"\n", ":10: relay.pulse: 1ns: want 50ms"},
 		{"syntax", base + "site = = 1\n", ":4:"},
 		{"hook with both", base + input + "[[hook]]\nexec = [\"x\"]\nurl = \"http://127.0.0.1/\"\n", "exactly one of exec or url"},
 		{"bad log failure", base + "on_log_failure = \"shrug\"\n" + input, `:4: on_log_failure: "shrug"`},
@@ -357,6 +361,31 @@ func TestHookSignalsAtDefault(t *testing.T) {
 	if pipe := uint64(1) << (syscall.SIGPIPE - 1); mask&pipe != 0 {
 		t.Errorf("the hook's command starts with SIGPIPE ignored (SigIgn %016x)", mask)
 	}
+}
+
+// A hook's failures reach the daemon's own log, as JSON lines like the
+// rest, where alerting on them reads.
+func TestHookFailuresInTheDaemonsLog(t *testing.T) {
+	cfg, _, _ := stdinConfig(t, "[[hook]]\nexec = [\"sh\", \"-c\", \"exit 4\"]\n")
+	cmd := exec.Command(os.Args[0], "run", "-config", cfg)
+	cmd.Env = append(os.Environ(), "CHECKPOINT_TEST_MAIN=1")
+	cmd.Stdin = strings.NewReader("not a pass\n")
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, cmd, 30*time.Second, "its input ended")
+	for line := range strings.Lines(stderr.String()) {
+		var l struct{ Msg, Hook, Err string }
+		if json.Unmarshal([]byte(line), &l) != nil {
+			t.Errorf("not a JSON line in the daemon's log: %q", line)
+		}
+		if l.Msg == "hook failed" && l.Hook == "exec:sh" && strings.Contains(l.Err, "exit status 4") {
+			return
+		}
+	}
+	t.Errorf("the hook's failure is not in the daemon's log:\n%s", stderr.String())
 }
 
 // An error's line is found past what could throw off the reading of

@@ -1,0 +1,81 @@
+package output
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// alive reports whether process pid runs (a zombie does not).
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	return len(f) > 0 && f[0] != "Z"
+}
+
+// What an exec hook starts dies with its call: a helper hung on a dead
+// host when the call times out, and one left in the background by a call
+// that returned. A call takes its timeout, not more.
+func TestExecHookLeavesNoProcesses(t *testing.T) {
+	dir := t.TempDir()
+	pids := filepath.Join(dir, "pids")
+	helper := filepath.Join(dir, "helper.sh")
+	if err := os.WriteFile(helper, []byte("#!/bin/sh\necho $$ >> "+pids+"\nwhile :; do sleep 1; done\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var started []int
+	t.Cleanup(func() {
+		for _, pid := range started {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	for _, tc := range []struct {
+		name   string
+		script string
+	}{
+		{"timed out", "cat >/dev/null; " + helper + "; echo sent"},
+		{"returned", "cat >/dev/null; n=$(cat " + pids + " 2>/dev/null | wc -l); " + helper +
+			" & while [ $(cat " + pids + " 2>/dev/null | wc -l) -le $n ]; do sleep 0.01; done; echo sent"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			os.Remove(pids)
+			h, err := NewExecHook([]string{"sh", "-c", tc.script}, 300*time.Millisecond, 8, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			began := time.Now()
+			for range 3 {
+				h.Act(context.Background(), outcome(true))
+			}
+			waitFor(t, func() bool { return h.Stats.Sent.Load()+h.Stats.Failed.Load() == 3 })
+			took := time.Since(began)
+			h.Close()
+			b, _ := os.ReadFile(pids)
+			for _, f := range strings.Fields(string(b)) {
+				pid, _ := strconv.Atoi(f)
+				started = append(started, pid)
+				deadline := time.Now().Add(2 * time.Second)
+				for alive(pid) && time.Now().Before(deadline) {
+					time.Sleep(10 * time.Millisecond)
+				}
+				if alive(pid) {
+					t.Errorf("helper %d outlived its call", pid)
+				}
+			}
+			if n := len(strings.Fields(string(b))); n != 3 {
+				t.Errorf("%d helpers started, want 3", n)
+			}
+			if took > 3*time.Second {
+				t.Errorf("3 calls took %v with a 300ms timeout", took)
+			}
+		})
+	}
+}
