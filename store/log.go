@@ -792,18 +792,10 @@ func (l *Log) RaiseTimeFloor(t time.Time) error {
 		return nil
 	}
 	err := l.update(l.hard, func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
-		if err := meta.Put(keyFloor, i64(ns)); err != nil {
+		if err := tx.Bucket(bucketMeta).Put(keyFloor, i64(ns)); err != nil {
 			return err
 		}
-		cutoff := ns - int64(l.opt.StateHorizon)
-		if u := meta.Get(keyUntrusted); len(u) == 8 {
-			// State stamped under an untrusted clock waits for its move
-			// (ShiftState): a floor raised to trusted time (the hub's)
-			// must not drop it by the old stamps first.
-			cutoff = min(cutoff, getI64(u))
-		}
-		if _, err := expireState(tx, cutoff, floorExpireBatch); err != nil {
+		if _, err := expireState(tx, ns-int64(l.opt.StateHorizon), floorExpireBatch); err != nil {
 			return err
 		}
 		if l.opt.Retention > 0 {

@@ -106,27 +106,3 @@ func TestShiftStateMovesEarlierUntrustedRuns(t *testing.T) {
 	}
 	seen("c", c)
 }
-
-// A floor raised to trusted time (the hub's) before the gate moved the
-// state it stamped under an untrusted clock does not drop that state by
-// its old stamps: the move still finds it.
-func TestRaiseTimeFloorKeepsUnmovedState(t *testing.T) {
-	priv, _ := testHub(t)
-	l := openLog(t, filepath.Join(t.TempDir(), "events.db"), store.LogOptions{Hub: priv.Public()})
-	appendPass(t, l, "old", t0, scanner.Entry, true)
-	appendPass(t, l, "a", t0.Add(time.Minute), scanner.Exit, false)
-	const by = 10 * 24 * time.Hour // past the 7-day horizon
-	trusted := t0.Add(time.Minute + by)
-	if err := l.RaiseTimeFloor(trusted); err != nil {
-		t.Fatal(err)
-	}
-	if s, err := l.Stats(); err != nil || s.Passes != 1 || s.HouseholdExits != 1 {
-		t.Fatalf("after the raise: %d passes, %d exits, %v; want a's kept, the trusted one's pass dropped", s.Passes, s.HouseholdExits, err)
-	}
-	if n, err := l.ShiftState(t0.Add(time.Minute), t0.Add(time.Minute), by); err != nil || n != 2 {
-		t.Fatalf("ShiftState moved %d, %v; want a's pass and exit", n, err)
-	}
-	if _, at, ok, err := l.LastSeen([]byte("a")); err != nil || !ok || !at.Equal(trusted) {
-		t.Errorf("pass a last seen %v %v %v, want %v", at, ok, err, trusted)
-	}
-}
