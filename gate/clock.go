@@ -47,10 +47,11 @@ type Clock struct {
 // a clock drifts between two readings.
 const JumpThreshold = time.Minute
 
-// Jump is how far the clock's floor was behind when trusted time came: the
-// decisions made since From (exclusive: the floor last set, at boot or by
-// a trusted reading) were stamped with the floor advanced by the monotonic
-// clock, up to To, and were By later than stamped.
+// Jump is how far the clock's floor was behind when trusted time came, or
+// a time known to have passed (RaiseFloor): the decisions made since From
+// (exclusive: the floor last set, at boot, by a trusted reading or by
+// RaiseFloor) were stamped with the floor advanced by the monotonic clock,
+// up to To, and were By later than stamped.
 type Jump struct {
 	From, To time.Time
 	By       time.Duration
@@ -118,6 +119,29 @@ func (c *Clock) SetTrusted(t time.Time) {
 		return
 	}
 	c.trustAt(t, lower, mono)
+}
+
+// RaiseFloor raises the floor to t, a time known to have passed that is
+// no reading of the present (the build time of the running program), when
+// t is above the floor as advanced so far; the clock stays as trusted as
+// it was. The decisions stamped below t happened before t: a Jump moves
+// their state up. At start, with the log's floor as the clock's, that is
+// the state an earlier run stamped under an untrusted clock (the log's
+// ShiftState finds it below From), which a new build's time would
+// otherwise leave far behind this run's time, to expire.
+func (c *Clock) RaiseFloor(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	mono := c.Mono()
+	if c.floor.IsZero() { // nothing was stamped: a log with no floor holds no event
+		c.floor, c.base = t, mono
+		return
+	}
+	lower := c.floor.Add(mono - c.base)
+	if by := t.Sub(lower); by > 0 {
+		c.jumps = append(c.jumps, Jump{From: c.floor, To: lower, By: by})
+		c.floor, c.base = t, mono
+	}
 }
 
 // trustAt makes trusted time t, read at monotonic time mono when the floor

@@ -110,9 +110,10 @@ func newRig(t testing.TB, mod func(*scanner.Policy)) *rig {
 }
 
 // restart stops the gate and starts it again on its log file, as after a
-// power cut: the log reopened, a new clock from the log's time floor (its
-// monotonic clock from zero, synchronised or not), nothing in memory.
-func (r *rig) restart(synced bool) {
+// power cut: the log reopened, a new clock from the log's time floor
+// raised to the build time (as the daemon does; zero: none), its
+// monotonic clock from zero, synchronised or not; nothing in memory.
+func (r *rig) restart(synced bool, build time.Time) {
 	r.t.Helper()
 	if err := r.log.Close(); err != nil {
 		r.t.Fatal(err)
@@ -125,6 +126,7 @@ func (r *rig) restart(synced bool) {
 	r.log, r.mono = l, 0
 	r.mu.Unlock()
 	clock := gate.NewClock(l.TimeFloor())
+	clock.RaiseFloor(build)
 	clock.Wall = r.now
 	clock.Monotonic = func() time.Duration { r.mu.Lock(); defer r.mu.Unlock(); return r.mono }
 	clock.Synced = func() bool { return synced }
@@ -697,6 +699,36 @@ func TestClockNeverBelowATrustedReading(t *testing.T) {
 	}
 }
 
+// RaiseFloor lifts the floor to a time known to have passed and records
+// the jump for the state stamped below it; a time below the floor, or a
+// clock with no floor (a log that holds no event), records none.
+func TestClockRaiseFloor(t *testing.T) {
+	var mono time.Duration
+	clock := func(floor time.Time) *gate.Clock {
+		c := gate.NewClock(floor)
+		c.Monotonic = func() time.Duration { return mono }
+		c.Synced = func() bool { return false }
+		return c
+	}
+	c := clock(t0)
+	mono = time.Minute
+	c.RaiseFloor(t0)
+	if m, j := c.NowAndJumps(); !m.Wall.Equal(t0.Add(time.Minute)) || m.Trusted || len(j) != 0 {
+		t.Errorf("a floor below the clock's: %+v, jumps %v", m, j)
+	}
+	c.RaiseFloor(t0.Add(time.Hour))
+	want := gate.Jump{From: t0, To: t0.Add(time.Minute), By: time.Hour - time.Minute}
+	if m, j := c.NowAndJumps(); !m.Wall.Equal(t0.Add(time.Hour)) || m.Trusted || len(j) != 1 || j[0] != want {
+		t.Errorf("raised: %+v, jumps %v; want %v", m, j, want)
+	}
+	mono = 0
+	c = clock(time.Time{})
+	c.RaiseFloor(t0)
+	if m, j := c.NowAndJumps(); !m.Wall.Equal(t0) || len(j) != 0 {
+		t.Errorf("a clock with no floor: %+v, jumps %v", m, j)
+	}
+}
+
 // A gate boots after ten days off, with no trusted time: it stamps its
 // decisions with the old floor, a lower bound. Minutes later NTP gives the
 // true time. The passages made minutes ago still count, for the household
@@ -728,24 +760,40 @@ func TestUntrustedPassagesCountOnceTimeIsTrusted(t *testing.T) {
 // The gate decided under an untrusted clock, then stopped (a power cut)
 // before trusted time came, or before a read after it. Once time is
 // trusted in a later run, those passages count for the quota and for
-// anti-passback, though no clock of that run saw them stamped.
+// anti-passback, though no clock of that run saw them stamped; and so
+// they do when that run starts from a newer build's time, far above their
+// stamps (a technician installed a release), trusted or not.
 func TestUntrustedPassagesOfAnEarlierRunCount(t *testing.T) {
+	var none time.Time
+	untrustedRead := func(r *rig) {
+		r.advance(time.Minute)
+		r.expect(r.read(entry, r.issue("d", func(p *scanner.Pass) { p.Household = []byte("house-4") })), true, scanner.ReasonOK)
+		r.advance(time.Minute)
+	}
 	for _, tc := range []struct {
 		name string
 		stop func(r *rig) // what happens before the power cut
-		next func(r *rig) // after the restart, before trusted time
+		next func(r *rig) // after the restart
 	}{
-		{"trusted only after the restart", nil, func(r *rig) { r.restart(true) }},
+		{"trusted only after the restart", nil, func(r *rig) { r.restart(true, none) }},
 		{"trusted before the stop, no read after it", func(r *rig) {
 			r.g.Clock.Synced = func() bool { return true }
 			r.g.Clock.Now() // a status request saw trusted time
-		}, func(r *rig) { r.restart(true) }},
+		}, func(r *rig) { r.restart(true, none) }},
 		{"untrusted again after the restart", nil, func(r *rig) {
-			r.restart(false)
-			r.advance(time.Minute)
-			r.expect(r.read(entry, r.issue("d", func(p *scanner.Pass) { p.Household = []byte("house-4") })), true, scanner.ReasonOK)
-			r.advance(time.Minute)
+			r.restart(false, none)
+			untrustedRead(r)
 			r.g.Clock.Synced = func() bool { return true }
+		}},
+		{"a newer build, trusted at once", nil, func(r *rig) { r.restart(true, r.now().Add(-24*time.Hour)) }},
+		{"a newer build, untrusted, then trusted", nil, func(r *rig) {
+			r.restart(false, r.now().Add(-24*time.Hour))
+			untrustedRead(r)
+			r.g.Clock.Synced = func() bool { return true }
+		}},
+		{"a newer build, never trusted", nil, func(r *rig) {
+			r.restart(false, r.now().Add(-24*time.Hour))
+			untrustedRead(r)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

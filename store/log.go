@@ -71,7 +71,9 @@ type Log struct {
 	next       uint64
 	acked      uint64
 	fullErrors uint64
-	markLive   bool // a carry mark could not be deleted at open: the next Ack deletes it
+	markLive   bool  // a carry mark could not be deleted at open: the next Ack deletes it
+	untrusted  int64 // meta/untrusted, when marked (markAfter)
+	marked     bool
 	check      CheckResult
 	recovery   *Recovery
 
@@ -275,6 +277,9 @@ func (l *Log) load() error {
 		if err != nil {
 			return err
 		}
+		if u := meta.Get(keyUntrusted); len(u) == 8 {
+			l.untrusted, l.marked = getI64(u), true
+		}
 		// The sidecar's floor counts too: it survives a recovery.
 		floor = max(floor, l.side.floor)
 		l.floor.Store(floor)
@@ -417,7 +422,8 @@ func (l *Log) appendSealed(seq uint64, ev *scanner.Event, msg []byte) error {
 		return err
 	}
 	floor := max(l.floor.Load(), ev.Wall)
-	return l.update(l.soft, func(tx *bolt.Tx) error {
+	mark, marked := l.markAfter(ev)
+	err = l.update(l.soft, func(tx *bolt.Tx) error {
 		events := tx.Bucket(bucketEvents)
 		events.FillPercent = 1.0
 		v := make([]byte, 0, 8+len(box))
@@ -439,8 +445,15 @@ func (l *Log) appendSealed(seq uint64, ev *scanner.Event, msg []byte) error {
 		if err := meta.Put(keyFloor, i64(floor)); err != nil {
 			return err
 		}
-		if err := markUntrusted(meta, ev); err != nil {
-			return err
+		switch {
+		case marked && (!l.marked || mark != l.untrusted):
+			if err := meta.Put(keyUntrusted, i64(mark)); err != nil {
+				return err
+			}
+		case !marked && l.marked:
+			if err := meta.Delete(keyUntrusted); err != nil {
+				return err
+			}
 		}
 		if ev.Allow && len(ev.PassID) > 0 {
 			if err := setLastSeen(tx, l.hash(domainPass, ev.PassID), ev.Direction, ev.Wall); err != nil {
@@ -464,6 +477,10 @@ func (l *Log) appendSealed(seq uint64, ev *scanner.Event, msg []byte) error {
 		}
 		return nil
 	})
+	if err == nil {
+		l.untrusted, l.marked = mark, marked
+	}
+	return err
 }
 
 // update runs fn in a write transaction with the given size limit. The
@@ -775,9 +792,13 @@ func (l *Log) TimeFloor() time.Time {
 
 // RaiseTimeFloor raises the time floor to t and commits it; a t at or
 // below the floor does nothing (the floor never goes down). It also drops
-// gate state that fell out of the horizon (bounded work). Call it with
-// server-signed time and now and then with the floor advanced by the
-// monotonic clock; each call that raises the floor costs one commit. It
+// gate state that fell out of the horizon (bounded work). Call it now and
+// then with the floor advanced by the monotonic clock; each call that
+// raises the floor costs one commit. A time far ahead of state stamped
+// under an untrusted clock and not yet moved (ShiftState), such as the
+// hub's signed time, hides and expires that state: give it to the gate's
+// clock instead, whose jump moves the state before a commit raises the
+// floor. It
 // also drops acknowledged events whose retention ended (bounded work). It
 // returns ErrClosed after Close, ErrFull (wrapped) when even the headroom
 // is used up, and other errors for I/O.

@@ -48,22 +48,24 @@ func setLastSeen(tx *bolt.Tx, h []byte, dir scanner.Direction, wall int64) error
 	return exp.Put(append(i64(wall), h...), nil)
 }
 
-// markUntrusted keeps meta/untrusted: just below the stamp of the first
-// event stamped under an untrusted clock since the last one stamped at
-// trusted time, in whatever run. ShiftState moves the state from there.
-// An event at trusted time clears it: the gate commits nothing at trusted
-// time before the state stamped before it moved (ShiftState), and when
-// trusted time needed no move, the stamps were already no earlier than
-// their passages.
-func markUntrusted(meta *bolt.Bucket, ev *scanner.Event) error {
-	marked := meta.Get(keyUntrusted) != nil
+// markAfter returns meta/untrusted as it is to be after ev: just below
+// the stamp of the first event stamped under an untrusted clock since the
+// last one stamped at trusted time, in whatever run; unmarked after an
+// event at trusted time. ShiftState moves the state from the mark. An
+// event at trusted time clears it: the gate commits nothing at trusted
+// time before the state stamped before it moved, and when trusted time
+// needed no move, the stamps were already no earlier than their passages.
+// The caller holds l.mu.
+func (l *Log) markAfter(ev *scanner.Event) (mark int64, marked bool) {
 	switch {
-	case ev.WallTrusted && marked:
-		return meta.Delete(keyUntrusted)
-	case !ev.WallTrusted && !marked && ev.Wall > math.MinInt64:
-		return meta.Put(keyUntrusted, i64(ev.Wall-1))
+	case ev.WallTrusted:
+		return 0, false
+	case l.marked:
+		return l.untrusted, true
+	case ev.Wall > math.MinInt64:
+		return ev.Wall - 1, true
 	}
-	return nil
+	return 0, false
 }
 
 // addExit records an exit of the household hashed to h at wall.
@@ -150,12 +152,12 @@ func oldKeys(b *bolt.Bucket, cutoff int64, limit int) [][]byte {
 // and must count as recent for anti-passback and quotas (and not expire
 // with the old floor). Events themselves keep what they recorded.
 //
-// The span starts earlier when the log holds state stamped untrusted that
-// no shift has moved yet (markUntrusted): passages of an earlier run that
-// stopped before trusted time came, or before its gate moved them. They
-// happened before this run's span, so d moves them to at most the time
-// they could have happened, never earlier than they did. That mark is
-// forgotten once to reaches the time floor, past every stamp.
+// The span starts earlier when the log holds state stamped untrusted since
+// its last event at trusted time (markAfter): passages of an earlier run
+// that stopped before trusted time came, or before its gate moved them.
+// They happened before this run's span, so d moves them to at most the
+// time they could have happened, never earlier than they did. A stamp
+// already moved past to is not moved again.
 //
 // It returns how many entries moved, and ErrClosed after Close.
 func (l *Log) ShiftState(from, to time.Time, d time.Duration) (int, error) {
@@ -167,20 +169,16 @@ func (l *Log) ShiftState(from, to time.Time, d time.Duration) (int, error) {
 	if l.closed {
 		return 0, ErrClosed
 	}
-	hi, by := to.UnixNano(), int64(d)
+	lo, hi, by := from.UnixNano(), to.UnixNano(), int64(d)
+	if l.marked {
+		lo = min(lo, l.untrusted)
+	}
+	if lo >= hi {
+		return 0, nil
+	}
 	n := 0
 	err := l.update(l.hard, func(tx *bolt.Tx) error {
 		n = 0
-		meta := tx.Bucket(bucketMeta)
-		lo := from.UnixNano()
-		if u := meta.Get(keyUntrusted); len(u) == 8 {
-			lo = min(lo, getI64(u))
-			if hi >= l.floor.Load() {
-				if err := meta.Delete(keyUntrusted); err != nil {
-					return err
-				}
-			}
-		}
 		for _, k := range spanKeys(tx.Bucket(bucketPassExp), lo, hi) {
 			dir, ok, err := dropPass(tx, k)
 			if err != nil {

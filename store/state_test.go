@@ -59,9 +59,9 @@ func appendPass(t *testing.T, l *store.Log, id string, at time.Time, dir scanner
 
 // State stamped under an untrusted clock by an earlier run, which stopped
 // before trusted time came, moves with the next run's first shift: those
-// passages happened before that run began. A shift whose span ends below
-// the floor keeps the mark for the next; an event at trusted time ends the
-// span.
+// passages happened before that run began. A stamp moves once (past the
+// span); the mark stays for the stamps still unmoved, across a reopening,
+// until an event at trusted time ends the span.
 func TestShiftStateMovesEarlierUntrustedRuns(t *testing.T) {
 	priv, _ := testHub(t)
 	path := filepath.Join(t.TempDir(), "events.db")
@@ -97,6 +97,14 @@ func TestShiftStateMovesEarlierUntrustedRuns(t *testing.T) {
 	if n, err := l.ShiftState(to, to.Add(time.Minute), by); err != nil || n != 0 {
 		t.Errorf("a later shift moved %d, %v; want nothing: the earlier stamps moved", n, err)
 	}
+	l.Close()
+	l = openLog(t, path, opt)
+	e := to.Add(time.Minute)
+	appendPass(t, l, "e", e, scanner.Entry, false)
+	if n, err := l.ShiftState(to.Add(2*time.Minute), to.Add(3*time.Minute), time.Hour); err != nil || n != 1 {
+		t.Errorf("after a reopening, a shift moved %d, %v; want e's pass, below its from, by the mark", n, err)
+	}
+	seen("e", e.Add(time.Hour))
 
 	c := to.Add(time.Hour)
 	appendPass(t, l, "c", c, scanner.Entry, false)

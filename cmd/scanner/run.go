@@ -112,7 +112,11 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		logger.Info("no exit input: emergency mode changes nothing at this gate")
 	}
 	inEmergency := emergencyPolicy(policy)
-	clock := gate.NewClock(maxTime(events.TimeFloor(), buildTime()))
+	// The build time is a floor too: this binary cannot run before it. The
+	// state an earlier run stamped under an untrusted clock, below it,
+	// moves up to it (Clock.RaiseFloor).
+	clock := gate.NewClock(events.TimeFloor())
+	clock.RaiseFloor(buildTime())
 	clock.Synced = systemClockSynced
 	if cfg.TrustSystemClock {
 		clock.Synced = func() bool { return true }
@@ -415,13 +419,6 @@ func readSealKey(file, value string) (seal.PublicKey, error) {
 		text = strings.TrimSpace(string(b))
 	}
 	return seal.ParsePublicKey(text)
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
 
 // buildTime is a floor for the clock: this binary cannot run before it was
