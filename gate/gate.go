@@ -257,7 +257,8 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 }
 
 // now reads the clock. When trusted time shows the clock's floor lagged
-// (the boot's first trusted time, or a later one far ahead: Clock's jumps)
+// (the boot's first trusted time, a later one far ahead, or a floor raised
+// at start to the build time: Clock's jumps)
 // it first moves the passages stamped with that floor (StateShifter), so
 // that they count for anti-passback and quotas as the recent passages they
 // are, and do not expire with the old floor at the next commit. The caller
@@ -275,11 +276,11 @@ func (g *Gate) now() scanner.Moment {
 		j := g.jumps[0]
 		n, err := s.ShiftState(j.From, j.To, j.By)
 		if err != nil {
-			g.logger().Error("gate state not moved to trusted time; trying again at the next read", "err", err)
+			g.logger().Error("gate state not moved up to the clock's time; trying again at the next read", "err", err)
 			break
 		}
 		if n > 0 {
-			g.logger().Info("gate state moved to trusted time", "entries", n, "by", j.By.String())
+			g.logger().Info("gate state moved up to the clock's time", "entries", n, "by", j.By.String())
 		}
 		g.jumps = g.jumps[1:]
 	}
@@ -289,7 +290,7 @@ func (g *Gate) now() scanner.Moment {
 
 // errShiftPending: the gate state of a clock jump could not be moved yet
 // (StateShifter); the read is handled as one that could not be logged.
-var errShiftPending = errors.New("gate state not yet moved to trusted time; trying again at the next read")
+var errShiftPending = errors.New("gate state not yet moved up to the clock's time; trying again at the next read")
 
 // emergencyExit reports whether every read at input in is to be let out.
 func emergencyExit(p *scanner.Policy, in Input) bool {

@@ -266,7 +266,7 @@ func printStatus(w io.Writer, r *statusReport) {
 		}
 		fmt.Fprintf(tw, "gate time\t%s, %s\n", g.Time.Format(time.RFC3339), trust)
 		if g.StateMovePending {
-			fmt.Fprintln(tw, "STATE MOVE PENDING\tthe state decided before trusted time is not moved yet: reads are not logged (see log failures)")
+			fmt.Fprintln(tw, "STATE MOVE PENDING\tthe state stamped before the clock's jump is not moved yet: reads are not logged (see log failures)")
 		}
 		fmt.Fprintf(tw, "decisions\t%d (%d allowed, %d denied)\nrepeats ignored\t%d\nframes\t%d (%d without a code)\n",
 			g.Decisions, g.Allowed, g.Denied, g.Repeats, g.Frames, g.NoCode)
