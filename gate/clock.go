@@ -57,8 +57,17 @@ type Jump struct {
 	By       time.Duration
 }
 
-// NewClock returns a clock whose floor is floor.
+// epoch is the floor of a clock given none (a log that holds no event):
+// what a device without a real-time clock boots at.
+var epoch = time.Unix(0, 0).UTC()
+
+// NewClock returns a clock whose floor is floor, or the Unix epoch when
+// floor is earlier (the zero Time: a log with no floor). Decision times
+// are thus always Unix times in nanoseconds.
 func NewClock(floor time.Time) *Clock {
+	if floor.Before(epoch) {
+		floor = epoch
+	}
 	c := &Clock{floor: floor, start: bootClock()}
 	rand.Read(c.bootID[:])
 	return c
@@ -133,15 +142,12 @@ func (c *Clock) RaiseFloor(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	mono := c.Mono()
-	if c.floor.IsZero() { // nothing was stamped: a log with no floor holds no event
-		c.floor, c.base = t, mono
+	lower := c.floor.Add(mono - c.base)
+	if !t.After(lower) {
 		return
 	}
-	lower := c.floor.Add(mono - c.base)
-	if by := t.Sub(lower); by > 0 {
-		c.jumps = append(c.jumps, Jump{From: c.floor, To: lower, By: by})
-		c.floor, c.base = t, mono
-	}
+	c.jumps = append(c.jumps, Jump{From: c.floor, To: lower, By: t.Sub(lower)})
+	c.floor, c.base = t, mono
 }
 
 // trustAt makes trusted time t, read at monotonic time mono when the floor

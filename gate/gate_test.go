@@ -126,9 +126,9 @@ func (r *rig) restart(synced bool, build time.Time) {
 	r.log, r.mono = l, 0
 	r.mu.Unlock()
 	clock := gate.NewClock(l.TimeFloor())
+	clock.Monotonic = func() time.Duration { r.mu.Lock(); defer r.mu.Unlock(); return r.mono }
 	clock.RaiseFloor(build)
 	clock.Wall = r.now
-	clock.Monotonic = func() time.Duration { r.mu.Lock(); defer r.mu.Unlock(); return r.mono }
 	clock.Synced = func() bool { return synced }
 	old := r.g
 	r.g = &gate.Gate{Site: old.Site, Log: old.Log, Memory: l, Clock: clock, Decoder: old.Decoder,
@@ -700,8 +700,9 @@ func TestClockNeverBelowATrustedReading(t *testing.T) {
 }
 
 // RaiseFloor lifts the floor to a time known to have passed and records
-// the jump for the state stamped below it; a time below the floor, or a
-// clock with no floor (a log that holds no event), records none.
+// the jump for the state stamped below it; a time below the floor, or none
+// (the zero Time: a build with no time stamped in), records none. A clock
+// given no floor (a log that holds no event) starts at the Unix epoch.
 func TestClockRaiseFloor(t *testing.T) {
 	var mono time.Duration
 	clock := func(floor time.Time) *gate.Clock {
@@ -721,12 +722,40 @@ func TestClockRaiseFloor(t *testing.T) {
 	if m, j := c.NowAndJumps(); !m.Wall.Equal(t0.Add(time.Hour)) || m.Trusted || len(j) != 1 || j[0] != want {
 		t.Errorf("raised: %+v, jumps %v; want %v", m, j, want)
 	}
-	mono = 0
-	c = clock(time.Time{})
-	c.RaiseFloor(t0)
-	if m, j := c.NowAndJumps(); !m.Wall.Equal(t0) || len(j) != 0 {
-		t.Errorf("a clock with no floor: %+v, jumps %v", m, j)
+	c.RaiseFloor(time.Time{})
+	if m, j := c.NowAndJumps(); !m.Wall.Equal(t0.Add(time.Hour)) || len(j) != 0 {
+		t.Errorf("no build time: %+v, jumps %v", m, j)
 	}
+	mono = time.Second
+	c = clock(time.Time{})
+	if m := c.Now(); m.Wall.UnixNano() != int64(time.Second) {
+		t.Errorf("a clock with no floor: %+v; want a second past the Unix epoch", m)
+	}
+}
+
+// A new gate, its log empty, run by a binary with no build time stamped in
+// (built outside version control), without trusted time: it decides from
+// the Unix epoch, and anti-passback and the quota hold. (From the zero
+// Time, stamps overflowed to 1754 and the commit expired them at once.)
+func TestNoFloorNoBuildTime(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) {
+		p.Entry.AntiPassback = scanner.PassbackHard
+		p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour
+	})
+	r.step(10 * 24 * time.Hour)
+	r.restart(false, time.Time{})
+	r.advance(time.Second)
+	a, b := r.issue("a"), r.issue("b") // one household
+	c := r.issue("c", func(p *scanner.Pass) { p.Household = []byte("house-9") })
+	o := r.read(exit, a)
+	r.expect(o, true, scanner.ReasonOK)
+	if o.At.Trusted || o.At.Wall.UnixNano() != int64(time.Second) {
+		t.Errorf("decided at %+v; want untrusted, a second past the Unix epoch", o.At)
+	}
+	r.expect(r.read(entry, c), true, scanner.ReasonOK)
+	r.advance(time.Minute)
+	r.expect(r.read(entry, c), false, scanner.ReasonAntiPassback)
+	r.expect(r.read(exit, b), false, scanner.ReasonQuota)
 }
 
 // A gate boots after ten days off, with no trusted time: it stamps its

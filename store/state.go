@@ -156,10 +156,16 @@ func oldKeys(b *bolt.Bucket, cutoff int64, limit int) [][]byte {
 // its last event at trusted time (markAfter): passages of an earlier run
 // that stopped before trusted time came, or before its gate moved them.
 // They happened before this run's span, so d moves them to at most the
-// time they could have happened, never earlier than they did. A stamp
-// already moved past to is not moved again.
+// time they could have happened, never earlier than they did. Until an
+// event at trusted time clears the mark, every shift moves them all
+// again: each move (a build time, then trusted time) says how much later
+// than their stamps they happened.
 //
-// It returns how many entries moved, and ErrClosed after Close.
+// It raises the time floor to to+d, a time the shift shows has passed, in
+// the same transaction: the state it moved lies at or below the floor, so
+// a next run's shifts still reach it even when the gate's commit after
+// this one fails, or the power goes first. It returns how many entries
+// moved, and ErrClosed after Close.
 func (l *Log) ShiftState(from, to time.Time, d time.Duration) (int, error) {
 	if d <= 0 {
 		return 0, nil
@@ -176,9 +182,18 @@ func (l *Log) ShiftState(from, to time.Time, d time.Duration) (int, error) {
 	if lo >= hi {
 		return 0, nil
 	}
+	top := hi + by
+	if top < hi { // overflow: raise the floor no further than known
+		top = hi
+	}
 	n := 0
 	err := l.update(l.hard, func(tx *bolt.Tx) error {
 		n = 0
+		if top > l.floor.Load() {
+			if err := tx.Bucket(bucketMeta).Put(keyFloor, i64(top)); err != nil {
+				return err
+			}
+		}
 		for _, k := range spanKeys(tx.Bucket(bucketPassExp), lo, hi) {
 			dir, ok, err := dropPass(tx, k)
 			if err != nil {
@@ -205,6 +220,10 @@ func (l *Log) ShiftState(from, to time.Time, d time.Duration) (int, error) {
 		}
 		return nil
 	})
+	if err == nil && top > l.floor.Load() {
+		l.floor.Store(top)
+		l.saveFloor()
+	}
 	return n, fullOr(err)
 }
 

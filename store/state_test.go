@@ -10,11 +10,13 @@ import (
 )
 
 // ShiftState moves the passages stamped in its span, and only those:
-// pass directions and household exits alike, kept across a reopening.
+// pass directions and household exits alike, kept across a reopening. It
+// raises the time floor to the span's end moved.
 func TestShiftState(t *testing.T) {
 	priv, _ := testHub(t)
 	path := filepath.Join(t.TempDir(), "events.db")
-	l := openLog(t, path, store.LogOptions{Hub: priv.Public()})
+	opt := store.LogOptions{Hub: priv.Public(), StateHorizon: 30 * 24 * time.Hour} // the unmoved one stays in sight
+	l := openLog(t, path, opt)
 	pass := func(id string, at time.Time, dir scanner.Direction, trusted bool) {
 		t.Helper()
 		appendPass(t, l, id, at, dir, trusted)
@@ -43,8 +45,11 @@ func TestShiftState(t *testing.T) {
 		}
 	}
 	check(l)
+	if f := l.TimeFloor(); !f.Equal(in2.Add(by)) {
+		t.Errorf("time floor %v after the shift, want %v", f, in2.Add(by))
+	}
 	l.Close()
-	check(openLog(t, path, store.LogOptions{Hub: priv.Public()}))
+	check(openLog(t, path, opt))
 }
 
 // appendPass logs an allowed passage of pass id, of household "house-"+id,
@@ -59,28 +64,27 @@ func appendPass(t *testing.T, l *store.Log, id string, at time.Time, dir scanner
 
 // State stamped under an untrusted clock by an earlier run, which stopped
 // before trusted time came, moves with the next run's first shift: those
-// passages happened before that run began. A stamp moves once (past the
-// span); the mark stays for the stamps still unmoved, across a reopening,
-// until an event at trusted time ends the span.
+// passages happened before that run began. Until an event at trusted time
+// ends the span, the stamps stay lower bounds: the next shift, in a later
+// run too (its floor raised by the first), moves them all again.
 func TestShiftStateMovesEarlierUntrustedRuns(t *testing.T) {
 	priv, _ := testHub(t)
 	path := filepath.Join(t.TempDir(), "events.db")
-	opt := store.LogOptions{Hub: priv.Public()}
+	opt := store.LogOptions{Hub: priv.Public(), StateHorizon: 30 * 24 * time.Hour}
 	l := openLog(t, path, opt)
 	appendPass(t, l, "trusted", t0, scanner.Exit, true)
-	appendPass(t, l, "a", t0.Add(time.Minute), scanner.Exit, false) // run 1, never trusted
+	a := t0.Add(time.Minute)
+	appendPass(t, l, "a", a, scanner.Exit, false) // run 1, never trusted
 	l.Close()
 
 	l = openLog(t, path, opt) // run 2, untrusted from its floor
 	floor := l.TimeFloor()
-	appendPass(t, l, "b", floor.Add(time.Minute), scanner.Entry, false)
+	b := floor.Add(time.Minute)
+	appendPass(t, l, "b", b, scanner.Entry, false)
 	const by = 10 * 24 * time.Hour
-	if n, err := l.ShiftState(floor, floor.Add(30*time.Second), by); err != nil || n != 2 {
-		t.Fatalf("a shift ending below b moved %d, %v; want a's pass and exit", n, err)
-	}
-	to := floor.Add(2 * time.Minute)
-	if n, err := l.ShiftState(floor, to, by); err != nil || n != 1 {
-		t.Fatalf("the shift up to the floor moved %d, %v; want b's pass (a's stamps moved past its span)", n, err)
+	to := floor.Add(2 * time.Minute) // trusted time came
+	if n, err := l.ShiftState(floor, to, by); err != nil || n != 3 {
+		t.Fatalf("ShiftState moved %d, %v; want a's pass and exit, below its span, and b's pass", n, err)
 	}
 	seen := func(id string, want time.Time) {
 		t.Helper()
@@ -89,28 +93,28 @@ func TestShiftStateMovesEarlierUntrustedRuns(t *testing.T) {
 		}
 	}
 	seen("trusted", t0)
-	seen("a", t0.Add(time.Minute+by))
-	seen("b", floor.Add(time.Minute+by))
-	if n, err := l.HouseholdExits([]byte("house-a"), t0.Add(time.Minute+by)); err != nil || n != 1 {
+	seen("a", a.Add(by))
+	seen("b", b.Add(by))
+	if n, err := l.HouseholdExits([]byte("house-a"), a.Add(by)); err != nil || n != 1 {
 		t.Errorf("household a: %d exits since its moved exit, %v; want 1", n, err)
 	}
-	if n, err := l.ShiftState(to, to.Add(time.Minute), by); err != nil || n != 0 {
-		t.Errorf("a later shift moved %d, %v; want nothing: the earlier stamps moved", n, err)
-	}
-	l.Close()
-	l = openLog(t, path, opt)
-	e := to.Add(time.Minute)
-	appendPass(t, l, "e", e, scanner.Entry, false)
-	if n, err := l.ShiftState(to.Add(2*time.Minute), to.Add(3*time.Minute), time.Hour); err != nil || n != 1 {
-		t.Errorf("after a reopening, a shift moved %d, %v; want e's pass, below its from, by the mark", n, err)
-	}
-	seen("e", e.Add(time.Hour))
+	l.Close() // the power goes before an event at trusted time
 
-	c := to.Add(time.Hour)
-	appendPass(t, l, "c", c, scanner.Entry, false)
-	appendPass(t, l, "d", c.Add(time.Minute), scanner.Entry, true)
-	if n, err := l.ShiftState(c.Add(time.Minute), c.Add(2*time.Minute), by); err != nil || n != 0 {
+	l = openLog(t, path, opt) // run 3: its floor is the moved span's end
+	f3 := l.TimeFloor()
+	if !f3.Equal(to.Add(by)) {
+		t.Fatalf("run 3's floor %v, want %v", f3, to.Add(by))
+	}
+	if n, err := l.ShiftState(f3, f3, time.Hour); err != nil || n != 3 { // a newer build's time
+		t.Errorf("run 3's shift moved %d, %v; want the three unsettled entries again", n, err)
+	}
+	seen("a", a.Add(by+time.Hour))
+	seen("b", b.Add(by+time.Hour))
+
+	d := l.TimeFloor().Add(time.Minute)
+	appendPass(t, l, "d", d, scanner.Entry, true)
+	if n, err := l.ShiftState(d, d.Add(time.Minute), by); err != nil || n != 0 {
 		t.Errorf("a shift after an event at trusted time moved %d, %v; want nothing", n, err)
 	}
-	seen("c", c)
+	seen("a", a.Add(by+time.Hour))
 }
