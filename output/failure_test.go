@@ -62,16 +62,38 @@ func TestExecHookOutputIsBounded(t *testing.T) {
 }
 
 // A hook URL's user, password and query never reach the daemon's log, in
-// the hook's name or in an error.
+// the hook's name or in an error (nor a redirect's Location); the user and
+// password still authenticate the request.
 func TestHTTPHookLogsNoCredentials(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if user, pw, ok := r.BasicAuth(); ok && user == "gate" && pw == "s3cret-pw" && r.URL.Query().Get("token") == "s3cret-token" {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}))
 	defer srv.Close()
+	moved := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "https://gate:s3cret-pw@hub.example/%zz?token=s3cret-token")
+		w.WriteHeader(http.StatusFound)
+	}))
+	defer moved.Close()
 	var logs logBuffer
+	authed := strings.Replace(srv.URL, "http://", "http://gate:s3cret-pw@", 1) + "/decision?token=s3cret-token#s3cret"
+	h, err := NewHTTPHook(authed, nil, time.Second, 1, logs.logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Act(context.Background(), outcome(true))
+	waitFor(t, func() bool { return h.Stats.Sent.Load()+h.Stats.Failed.Load() == 1 })
+	h.Close()
+	if h.Stats.Sent.Load() != 1 {
+		t.Errorf("the URL's user and password did not authenticate the request: %s", logs.String())
+	}
 	for _, u := range []string{
-		strings.Replace(srv.URL, "http://", "http://gate:s3cret-pw@", 1) + "/decision?token=s3cret-token#s3cret",
+		strings.Replace(srv.URL, "http://", "http://gate:wrong-s3cret@", 1) + "/decision?token=s3cret-token#s3cret",
 		"http://gate:s3cret-pw@127.0.0.1:1/decision?token=s3cret-token", // refused: the error quotes the URL
+		moved.URL + "/decision?token=s3cret-token",                      // a Location that does not parse
 	} {
 		h, err := NewHTTPHook(u, nil, time.Second, 1, logs.logger())
 		if err != nil {
@@ -85,7 +107,7 @@ func TestHTTPHookLogsNoCredentials(t *testing.T) {
 		t.Errorf("a URL that does not parse: %v", err)
 	}
 	got := logs.String()
-	if strings.Contains(got, "s3cret") || strings.Count(got, `"hook failed"`) != 2 || !strings.Contains(got, `"hook":"http:http://`+srv.Listener.Addr().String()+`/decision"`) {
+	if strings.Contains(got, "s3cret") || strings.Count(got, `"hook failed"`) != 3 || !strings.Contains(got, `"hook":"http:http://`+srv.Listener.Addr().String()+`/decision"`) {
 		t.Errorf("log:\n%s", got)
 	}
 }
@@ -124,11 +146,18 @@ func TestRelayRetriesShuttingTheGate(t *testing.T) {
 		t.Errorf("log:\n%s", got)
 	}
 
+	// Close waits out the pulse and tries to shut the gate within one
+	// RelayDrain in all, not one for each.
+	r, _ = NewRelay(pin, false, time.Hour)
 	r.Act(context.Background(), outcome(true))
 	pin.failLow.Store(1 << 30) // the line is gone for good
-	r.drain = 200 * time.Millisecond
+	r.drain = time.Second
+	began := time.Now()
 	if err := r.Close(); err == nil || !strings.Contains(err.Error(), "could not shut the gate") {
 		t.Errorf("Close with a dead line: %v", err)
+	}
+	if took := time.Since(began); took > 1800*time.Millisecond {
+		t.Errorf("Close took %v, its drain 1s", took)
 	}
 	pin.failLow.Store(0)
 	r, _ = NewRelay(pin, false, 50*time.Millisecond)

@@ -236,27 +236,35 @@ func runOwnGroup(cmd *exec.Cmd) ([]byte, error) {
 // HTTPHook POSTs each decision's JSON to a URL.
 type HTTPHook struct{ *hook }
 
-// NewHTTPHook returns a hook that POSTs to rawURL with client (nil: a
-// client with no redirects). Each request is cancelled after timeout.
-// Failures are logged to logger (nil: slog.Default()), naming the URL
-// without its user, password, query or fragment, which may hold
-// credentials.
-func NewHTTPHook(rawURL string, client *http.Client, timeout time.Duration, queue int, logger *slog.Logger) (*HTTPHook, error) {
+// NewHTTPHook returns a hook that POSTs to rawURL through rt (nil:
+// http.DefaultTransport), with the URL's user and password, if any, as
+// basic authentication. Redirects are not followed (a 3xx is a failure).
+// Each request is cancelled after timeout. Failures are logged to logger
+// (nil: slog.Default()), naming the URL without its user, password, query
+// or fragment, which may hold credentials; the errors quote no URL.
+func NewHTTPHook(rawURL string, rt http.RoundTripper, timeout time.Duration, queue int, logger *slog.Logger) (*HTTPHook, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("http hook: the URL: %w", withoutURL(err))
 	}
-	if client == nil {
-		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if rt == nil {
+		rt = http.DefaultTransport
 	}
 	name := "http:" + RedactURL(u)
 	return &HTTPHook{newHook(name, timeout, queue, logger, func(ctx context.Context, body []byte) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
 		if err != nil {
-			return err
+			return withoutURL(err)
 		}
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := client.Do(req)
+		if u.User != nil {
+			pw, _ := u.User.Password()
+			req.SetBasicAuth(u.User.Username(), pw)
+		}
+		// The transport itself, not a Client: a Client parses a
+		// redirect's Location before any policy can refuse it, and its
+		// errors quote the URL.
+		resp, err := rt.RoundTrip(req)
 		if err != nil {
 			return withoutURL(err)
 		}

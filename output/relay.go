@@ -127,9 +127,10 @@ func (r *Relay) logger() *slog.Logger {
 }
 
 // Close takes no more decisions, lets a pulse under way run its course
-// (the holder of the last pass allowed gets through), for at most
-// RelayDrain, and leaves the pin inactive, trying every 100 ms for up to
-// RelayDrain more when the write fails; it returns the last failure.
+// (the holder of the last pass allowed gets through), and leaves the pin
+// inactive, trying again every 100 ms when the write fails; all within
+// RelayDrain (past it, the pulse is cut and one last write is tried). It
+// returns the failure when the pin could not be made inactive.
 func (r *Relay) Close() error {
 	r.mu.Lock()
 	if r.closed {
@@ -137,6 +138,7 @@ func (r *Relay) Close() error {
 		return nil
 	}
 	r.closed = true
+	deadline := time.Now().Add(r.drain)
 	left := time.Until(r.until)
 	r.mu.Unlock()
 	if left > 0 {
@@ -148,14 +150,13 @@ func (r *Relay) Close() error {
 	}
 	r.mu.Unlock()
 	// Closed, nothing else writes the pin: a timer that fired ends at once.
-	deadline := time.Now().Add(r.drain)
 	for {
 		err := r.pin.Out(r.level(false))
-		if err == nil || time.Now().After(deadline) {
-			if err != nil {
-				err = fmt.Errorf("relay %s: could not shut the gate: %w", r.pin, err)
-			}
-			return err
+		if err == nil {
+			return nil
+		}
+		if time.Until(deadline) < relayRetry {
+			return fmt.Errorf("relay %s: could not shut the gate: %w", r.pin, err)
 		}
 		time.Sleep(relayRetry)
 	}

@@ -129,6 +129,16 @@ func (e *configError) Error() string {
 	return fmt.Sprintf("%s: %s", e.file, e.msg)
 }
 
+// quotedURL is a quoted string holding "://", as the TOML parser's errors
+// quote what they read.
+var quotedURL = regexp.MustCompile(`"(?:[^"\\]|\\.)*://(?:[^"\\]|\\.)*"`)
+
+// hideURLs replaces the URLs a message quotes: a hook's URL may hold a
+// password or a token, and config errors go to the log.
+func hideURLs(msg string) string {
+	return quotedURL.ReplaceAllString(msg, `"(a URL, not shown)"`)
+}
+
 // LoadConfig reads and checks a config file. Unknown keys and bad values
 // are errors naming the key and its line.
 func LoadConfig(name string) (*Config, error) {
@@ -141,9 +151,9 @@ func LoadConfig(name string) (*Config, error) {
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return nil, &configError{file: name, line: pe.Position.Line, msg: pe.Message}
+			return nil, &configError{file: name, line: pe.Position.Line, msg: hideURLs(pe.Message)}
 		}
-		return nil, &configError{file: name, msg: err.Error()}
+		return nil, &configError{file: name, msg: hideURLs(err.Error())}
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		k := und[0]

@@ -138,29 +138,30 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	if cfg.OnLogFailure == "open" {
 		g.OnLogFailure = gate.FailOpen
 	}
+	// The outputs are closed together at stop: the relay lets its pulse
+	// run out and shuts the gate, each hook sends what it has queued; each
+	// within 5 s (RelayDrain, HookDrain) of the stop.
+	var closers []func()
+	defer func() {
+		var wg sync.WaitGroup
+		for _, c := range closers {
+			wg.Go(c)
+		}
+		wg.Wait()
+	}()
 	if r := cfg.Relay; r != nil {
 		relay, err := output.OpenRelay(r.Pin, r.ActiveLow, r.Pulse)
 		if err != nil {
 			return hinted(err, "check [relay] pin, or remove [relay] on a machine without GPIO")
 		}
 		relay.Logger = logger
-		defer func() {
+		closers = append(closers, func() {
 			if err := relay.Close(); err != nil {
 				logger.Error("the gate may be left open", "err", err)
 			}
-		}()
+		})
 		g.Outputs = append(g.Outputs, relay)
 	}
-	// The hooks are closed together: each sends what it has queued, and
-	// HookDrain after the stop began every one has ended.
-	var hooks []io.Closer
-	defer func() {
-		var wg sync.WaitGroup
-		for _, h := range hooks {
-			wg.Go(func() { h.Close() })
-		}
-		wg.Wait()
-	}()
 	for _, h := range cfg.Hooks {
 		var out interface {
 			gate.Output
@@ -174,7 +175,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		hooks = append(hooks, out)
+		closers = append(closers, func() { out.Close() })
 		g.Outputs = append(g.Outputs, out)
 	}
 	// Actuate, then show: the relay and the hooks (queued at once) come

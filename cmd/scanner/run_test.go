@@ -163,6 +163,7 @@ direction = "entry"
 		{"negative fps", base + input + "[[input]]\nkind = \"camera\"\ndirection = \"exit\"\nfps = -1\n", ":11: input.fps: input 2: negative"},
 		{"hook not http", base + input + "[[hook]]\nurl = \"ftp://127.0.0.1/x\"\n", `:9: hook.url: hook 1: want an http`},
 		{"hook URL with a password, not quoted", base + input + "[[hook]]\nurl = \"http://u:s3cret@/x\"\n", `:9: hook.url: hook 1: want an http:// or https:// URL with a host`},
+		{"bad escape in a hook URL, not quoted", base + input + "[[hook]]\nurl = \"http://gate:s3cret\\u12zz@hub/x\"\n", `:9: expected four hexadecimal digits after '\u', but got "(a URL, not shown)" instead`},
 		{"negative hook timeout", base + input + "[[hook]]\nurl = \"http://127.0.0.1/x\"\n[[hook]]\nexec = [\"x\"]\ntimeout = \"-1s\"\n", ":12: hook.timeout: hook 2: -1s: want 10ms to 1m0s"},
 		{"hook timeout of a year", base + input + "[[hook]]\nexec = [\"x\"]\ntimeout = \"8760h\"\n", ":10: hook.timeout: hook 1: 8760h0m0s: want 10ms to 1m0s"},
 		{"negative pulse", base + input + "[relay]\npin = \"GPIO17\"\npulse = \"-1s\"\n", ":10: relay.pulse: -1s: want 50ms to 1m0s"},
