@@ -170,8 +170,10 @@ const hookOutput = 200
 //
 // Each run is a process group of its own: when the run ends or times out,
 // whatever it started and left running (a helper waiting on a dead host)
-// is killed with it, so no call outlives its timeout and nothing piles up.
-// Of its output, only the first 200 bytes are kept, for the error.
+// is killed with it, so calls do not pile up as processes. A process that
+// leaves the group (setsid) is not killed, and its call waits WaitDelay
+// (1 s) more for it to let go of the output. Of the output, only the first
+// 200 bytes are kept, for the error.
 func NewExecHook(argv []string, timeout time.Duration, queue int, logger *slog.Logger) (*ExecHook, error) {
 	if len(argv) == 0 || argv[0] == "" {
 		return nil, errors.New("exec hook: no command")
@@ -250,7 +252,7 @@ func NewHTTPHook(rawURL string, rt http.RoundTripper, timeout time.Duration, que
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	name := "http:" + RedactURL(u)
+	name := "http:" + redactURL(u)
 	return &HTTPHook{newHook(name, timeout, queue, logger, func(ctx context.Context, body []byte) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
 		if err != nil {
@@ -285,9 +287,9 @@ func withoutURL(err error) error {
 	return err
 }
 
-// RedactURL returns u as it may be logged: without user, password, query
+// redactURL returns u as it may be logged: without user, password, query
 // or fragment.
-func RedactURL(u *url.URL) string {
+func redactURL(u *url.URL) string {
 	v := *u
 	v.User, v.RawQuery, v.ForceQuery, v.Fragment, v.RawFragment = nil, "", false, "", ""
 	return v.String()
