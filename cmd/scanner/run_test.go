@@ -368,8 +368,7 @@ func TestHookSignalsAtDefault(t *testing.T) {
 // rest, where alerting on them reads.
 func TestHookFailuresInTheDaemonsLog(t *testing.T) {
 	cfg, _, _ := stdinConfig(t, "[[hook]]\nexec = [\"sh\", \"-c\", \"exit 4\"]\n")
-	cmd := exec.Command(os.Args[0], "run", "-config", cfg)
-	cmd.Env = append(os.Environ(), "CHECKPOINT_TEST_MAIN=1")
+	cmd := childMain("run", "-config", cfg)
 	cmd.Stdin = strings.NewReader("not a pass\n")
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
