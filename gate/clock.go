@@ -101,10 +101,16 @@ func (c *Clock) NowAndJumps() (scanner.Moment, []Jump) {
 	return m, j
 }
 
+// advanced returns the floor advanced by the monotonic clock, and the
+// monotonic time read; the caller holds c.mu.
+func (c *Clock) advanced() (lower time.Time, mono time.Duration) {
+	mono = c.Mono()
+	return c.floor.Add(mono - c.base), mono
+}
+
 // now is Now; the caller holds c.mu.
 func (c *Clock) now() scanner.Moment {
-	mono := c.Mono()
-	lower := c.floor.Add(mono - c.base)
+	lower, mono := c.advanced()
 	w := c.wall().Round(0)
 	if c.Synced != nil && c.Synced() && !w.Before(lower) {
 		// A trusted reading raises the floor: a clock stepped back
@@ -122,8 +128,7 @@ func (c *Clock) now() scanner.Moment {
 func (c *Clock) SetTrusted(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	mono := c.Mono()
-	lower := c.floor.Add(mono - c.base)
+	lower, mono := c.advanced()
 	if t.Before(lower) {
 		return
 	}
@@ -141,13 +146,10 @@ func (c *Clock) SetTrusted(t time.Time) {
 func (c *Clock) RaiseFloor(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	mono := c.Mono()
-	lower := c.floor.Add(mono - c.base)
-	if !t.After(lower) {
-		return
+	lower, mono := c.advanced()
+	if t.After(lower) {
+		c.raise(t, lower, mono, true)
 	}
-	c.jumps = append(c.jumps, Jump{From: c.floor, To: lower, By: t.Sub(lower)})
-	c.floor, c.base = t, mono
 }
 
 // trustAt makes trusted time t, read at monotonic time mono when the floor
@@ -155,10 +157,19 @@ func (c *Clock) RaiseFloor(t time.Time) {
 // lower: any amount the first time in a boot, more than JumpThreshold
 // after (a floor that lagged). The caller holds c.mu.
 func (c *Clock) trustAt(t, lower time.Time, mono time.Duration) {
-	if by := t.Sub(lower); by > 0 && (!c.trusted || by > JumpThreshold) {
-		c.jumps = append(c.jumps, Jump{From: c.floor, To: lower, By: by})
+	by := t.Sub(lower)
+	c.raise(t, lower, mono, by > 0 && (!c.trusted || by > JumpThreshold))
+	c.trusted = true
+}
+
+// raise makes t, read at monotonic time mono when the floor had advanced
+// to lower, the floor, recording the jump from lower when jump is set.
+// The caller holds c.mu.
+func (c *Clock) raise(t, lower time.Time, mono time.Duration, jump bool) {
+	if jump {
+		c.jumps = append(c.jumps, Jump{From: c.floor, To: lower, By: t.Sub(lower)})
 	}
-	c.floor, c.base, c.trusted = t, mono, true
+	c.floor, c.base = t, mono
 }
 
 // Mono returns the monotonic time since the clock was made.

@@ -28,10 +28,12 @@ type Memory interface {
 }
 
 // StateShifter is a Memory that can move the passages it holds stamped in
-// (from, to] forward by a duration (the store's event log is one). The gate
-// uses it when the clock's floor proves to have lagged (Clock.NowAndJumps):
-// passages decided before, stamped with the lagging floor, then count as
-// recent, as they are.
+// (from, to] forward by a duration, together with those it holds stamped
+// under an untrusted clock since its last passage at trusted time, however
+// far below from (the store's event log is one: an earlier run's passages
+// under an untrusted clock). The gate uses it when the clock's floor
+// proves to have lagged (Clock.NowAndJumps): passages decided before,
+// stamped with the lagging floor, then count as recent, as they are.
 type StateShifter interface {
 	ShiftState(from, to time.Time, by time.Duration) (int, error)
 }

@@ -792,16 +792,14 @@ func (l *Log) TimeFloor() time.Time {
 
 // RaiseTimeFloor raises the time floor to t and commits it; a t at or
 // below the floor does nothing (the floor never goes down). It also drops
-// gate state that fell out of the horizon (bounded work). Call it now and
-// then with the floor advanced by the monotonic clock; each call that
-// raises the floor costs one commit. A time far ahead of state stamped
-// under an untrusted clock and not yet moved (ShiftState), such as the
-// hub's signed time, hides and expires that state: give it to the gate's
-// clock instead, whose jump moves the state before a commit raises the
-// floor. It
-// also drops acknowledged events whose retention ended (bounded work). It
-// returns ErrClosed after Close, ErrFull (wrapped) when even the headroom
-// is used up, and other errors for I/O.
+// gate state that fell out of the horizon, and acknowledged events whose
+// retention ended (bounded work). Call it now and then with the floor
+// advanced by the monotonic clock; each call that raises the floor costs
+// one commit. Not with a time far ahead of state stamped under an
+// untrusted clock that ShiftState has not moved yet (the hub's signed
+// time): that state would be dropped by its old stamps (docs/store.md,
+// "Time floor"). It returns ErrClosed after Close, ErrFull (wrapped) when
+// even the headroom is used up, and other errors for I/O.
 func (l *Log) RaiseTimeFloor(t time.Time) error {
 	ns := t.UnixNano()
 	l.mu.Lock()
@@ -829,9 +827,15 @@ func (l *Log) RaiseTimeFloor(t time.Time) error {
 	if err != nil {
 		return fullOr(fmt.Errorf("raise time floor: %w", err))
 	}
+	l.setFloor(ns)
+	return nil
+}
+
+// setFloor makes ns, committed, the time floor, and copies it to the
+// sidecar when the sidecar's lags (saveFloor). The caller holds l.mu.
+func (l *Log) setFloor(ns int64) {
 	l.floor.Store(ns)
 	l.saveFloor()
-	return nil
 }
 
 // Close closes the log. Later calls return ErrClosed.

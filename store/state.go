@@ -221,8 +221,7 @@ func (l *Log) ShiftState(from, to time.Time, d time.Duration) (int, error) {
 		return nil
 	})
 	if err == nil && top > l.floor.Load() {
-		l.floor.Store(top)
-		l.saveFloor()
+		l.setFloor(top)
 	}
 	return n, fullOr(err)
 }

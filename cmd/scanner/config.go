@@ -106,6 +106,10 @@ type HookConfig struct {
 
 const defaultDataDir = "/var/lib/checkpoint"
 
+// outside reports whether d is set (not zero: the default) and not within
+// [lo, hi].
+func outside(d, lo, hi time.Duration) bool { return d != 0 && (d < lo || d > hi) }
+
 // Bounds on output timings: a relay pulse too short to work a strike, or
 // one that holds the gate open for minutes ("500s" for "500ms"), and a
 // hook call that holds up the hook's later decisions for long, are
@@ -373,7 +377,7 @@ func (c *Config) check(src []byte) error {
 		switch {
 		case r.Pin == "":
 			return bad("relay.pin", "required in [relay]")
-		case r.Pulse != 0 && (r.Pulse < minPulse || r.Pulse > maxPulse):
+		case outside(r.Pulse, minPulse, maxPulse):
 			return bad("relay.pulse", "%v: want %v to %v", r.Pulse, minPulse, maxPulse)
 		}
 	}
@@ -384,7 +388,7 @@ func (c *Config) check(src []byte) error {
 			return badIn("hook", n, "exec", "give exactly one of exec or url")
 		case len(h.Exec) > 0 && h.Exec[0] == "":
 			return badIn("hook", n, "exec", "no command")
-		case h.Timeout != 0 && (h.Timeout < minHookTimeout || h.Timeout > maxHookTimeout):
+		case outside(h.Timeout, minHookTimeout, maxHookTimeout):
 			return badIn("hook", n, "timeout", "%v: want %v to %v", h.Timeout, minHookTimeout, maxHookTimeout)
 		}
 		if h.URL != "" {
