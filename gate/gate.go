@@ -7,6 +7,7 @@ import (
 	"image"
 	"io"
 	"log/slog"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,6 +119,7 @@ type Gate struct {
 	// The debounce memory, guarded by decideMu.
 	recent    map[recentKey]sighting // debounce
 	lastPrune time.Duration          // when (Clock.Mono) repeat last forgot old entries
+	emergency bool                   // the policy's emergency flag at the last read
 
 	jumps []Jump // clock jumps whose state shift has yet to succeed; guarded by decideMu
 
@@ -140,6 +142,7 @@ type Stats struct {
 type sighting struct {
 	at   time.Duration
 	pass *[32]byte
+	exit bool // at an exit input
 }
 
 type recentKey struct {
@@ -235,12 +238,21 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	defer g.decideMu.Unlock()
 	policy := g.Policy()
 	now := g.now()
+	// Emergency mode switched on opens the exits at once: a holder denied
+	// at one a moment ago, the code still in view, is decided anew, not
+	// taken for the same read.
+	if em := policy != nil && policy.Emergency; em != g.emergency {
+		if em {
+			maps.DeleteFunc(g.recent, func(_ recentKey, s sighting) bool { return s.exit })
+		}
+		g.emergency = em
+	}
 	// Debounce the raw text first: a camera sees one code in many frames.
 	// The debounce runs on the monotonic clock: a wall clock stepped by
 	// NTP, back or forward, neither splits one sighting nor joins two.
 	mono := g.Clock.Mono()
 	textKey := sha256.Sum256([]byte(text))
-	if g.repeat(in.Name, textKey, mono, policy) {
+	if g.repeat(in, textKey, mono, policy) {
 		g.Stats.Repeats.Add(1)
 		return nil
 	}
@@ -250,7 +262,7 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	if d.Pass != nil {
 		passKey := sha256.Sum256(append([]byte("pass\x00"), d.Pass.ID...))
 		g.tie(in.Name, textKey, passKey)
-		if g.repeat(in.Name, passKey, mono, policy) {
+		if g.repeat(in, passKey, mono, policy) {
 			g.Stats.Repeats.Add(1)
 			return nil
 		}
@@ -388,7 +400,7 @@ func (g *Gate) act(ctx context.Context, o *Outcome) {
 // of sight for the window. A text in sight keeps the pass it holds in
 // sight too (tie), so the same pass shown next in another image is still
 // the same read. The caller holds decideMu.
-func (g *Gate) repeat(input string, key [32]byte, now time.Duration, p *scanner.Policy) bool {
+func (g *Gate) repeat(in Input, key [32]byte, now time.Duration, p *scanner.Policy) bool {
 	window := scanner.DefaultDebounce
 	if p != nil {
 		window = p.DebounceWindow()
@@ -405,16 +417,16 @@ func (g *Gate) repeat(input string, key [32]byte, now time.Duration, p *scanner.
 		}
 		g.lastPrune = now
 	}
-	k := recentKey{input, key}
+	k := recentKey{in.Name, key}
 	s, seen := g.recent[k]
 	again := seen && now-s.at < window
-	s.at = now
+	s.at, s.exit = now, in.Direction == scanner.Exit
 	if !again {
 		s.pass = nil // a new sighting: which pass it holds is decided anew
 	}
 	g.recent[k] = s
 	if s.pass != nil {
-		pk := recentKey{input, *s.pass}
+		pk := recentKey{in.Name, *s.pass}
 		ps := g.recent[pk]
 		ps.at = now
 		g.recent[pk] = ps

@@ -733,6 +733,69 @@ func TestClockRaiseFloor(t *testing.T) {
 	}
 }
 
+// A pass dated ahead of trusted time is not valid yet: otherwise no status
+// list signed before its issued-at would apply to it (it could not be
+// revoked), and a key could sign before its validity window opens.
+func TestPassIssuedInTheFuture(t *testing.T) {
+	r := newRig(t, nil)
+	p := r.issue("a", func(p *scanner.Pass) { p.Index = 5; p.IssuedAt = t0.Add(6 * time.Hour) })
+	r.advance(time.Minute)
+	if o := r.read(entry, p); o.Decision.Allow || o.Decision.Reason != scanner.ReasonNotYetValid {
+		t.Errorf("a pass issued 6 h ahead: allow %v, %s", o.Decision.Allow, o.Decision.Reason)
+	}
+
+	early := key("issuer, key published for a rotation")
+	pub := early.Public().(ed25519.PublicKey)
+	ks := &scanner.KeySet{Version: 2, Keys: []scanner.Key{{ID: scanner.KeyID(pub), Public: pub,
+		Role: scanner.RolePassIssuer, Issuer: "compound-7", NotBefore: t0.Add(30 * 24 * time.Hour).Unix()}}}
+	raw, err := scanner.SignKeySet(ks, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nt, err := r.trust.WithKeySet(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.mu.Lock()
+	r.trust = nt
+	r.mu.Unlock()
+	text, err := scanner.IssuePass(&scanner.Pass{Issuer: "compound-7", ID: []byte("pass-early-0123456"),
+		IssuedAt: t0.Add(30 * 24 * time.Hour), NotBefore: t0, Expiry: t0.Add(60 * 24 * time.Hour),
+		Household: []byte("house-1"), Sites: []string{"north-gate"}}, early)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.advance(time.Minute)
+	if o := r.read(entry, text); o.Decision.Allow || o.Decision.Reason != scanner.ReasonNotYetValid {
+		t.Errorf("a pass signed by a key valid only in 30 days: allow %v, %s", o.Decision.Allow, o.Decision.Reason)
+	}
+}
+
+// Emergency mode switched on opens an exit at once for a holder denied
+// there a moment before, the code still in view: not taken for the same
+// read. At an entry, the debounce holds.
+func TestEmergencyOnDuringDebounce(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) { p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour })
+	a, b := r.issue("a"), r.issue("b") // one household
+	c := r.issue("c", func(p *scanner.Pass) { p.Household = []byte("house-9") })
+	r.expect(r.read(exit, a), true, scanner.ReasonOK)
+	r.advance(time.Minute)
+	r.expect(r.read(exit, b), false, scanner.ReasonQuota)
+	r.expect(r.read(entry, c), true, scanner.ReasonOK)
+	r.advance(500 * time.Millisecond)
+	if o := r.read(exit, b); o != nil {
+		t.Fatalf("the same read again, before the switch: %+v", o.Decision)
+	}
+	r.mu.Lock()
+	r.policy.Emergency = true
+	r.mu.Unlock()
+	r.advance(500 * time.Millisecond)
+	r.expect(r.read(exit, b), true, scanner.ReasonEmergency)
+	if o := r.read(entry, c); o != nil {
+		t.Errorf("the entry's sighting forgotten too: %+v", o.Decision)
+	}
+}
+
 // A new gate, its log empty, run by a binary with no build time stamped in
 // (built outside version control), without trusted time: it decides from
 // the Unix epoch, and anti-passback and the quota hold. (From the zero

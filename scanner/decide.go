@@ -124,6 +124,12 @@ func decide(text string, t *Trust, p *Policy, local Local, g Gate, now Moment) D
 	if now.Trusted && now.Wall.Add(skew).Before(pass.NotBefore) {
 		return denyWith(ReasonNotYetValid, "")
 	}
+	// Nor before it was issued. Its issued-at picks the key and the status
+	// lists that apply: a pass dated ahead would escape every list signed
+	// until then (no revoking it), and use a key before its window opens.
+	if now.Trusted && now.Wall.Add(skew).Before(pass.IssuedAt) {
+		return denyWith(ReasonNotYetValid, "issued in the future")
+	}
 	if !now.Trusted {
 		if p.ClockUnknown == Deny {
 			return denyWith(ReasonClockUnknown, "")

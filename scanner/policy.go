@@ -123,7 +123,10 @@ func (r *Rules) allowsClass(c Class) bool {
 // Defaults for zero Policy fields.
 const (
 	DefaultClockSkew = 2 * time.Minute
-	DefaultDebounce  = 5 * time.Second
+	// MaxClockSkew bounds the slack: a day of it would let passes in a
+	// day past their expiry, at trusted time too.
+	MaxClockSkew    = time.Hour
+	DefaultDebounce = 5 * time.Second
 )
 
 // Policy is a site's rules. It is a signed document from the hub, or comes
@@ -259,8 +262,8 @@ func (p *Policy) Check() error {
 		return bad("clock_unknown", "action %d out of range", p.ClockUnknown)
 	case p.MaxTrustAge < 0:
 		return bad("max_trust_age", "negative")
-	case p.ClockSkew < 0:
-		return bad("clock_skew", "negative")
+	case p.ClockSkew < 0 || p.ClockSkew > MaxClockSkew:
+		return bad("clock_skew", "%v: want 0 to %v", p.ClockSkew, MaxClockSkew)
 	case p.Debounce < 0:
 		return bad("debounce", "negative")
 	case len(p.Site) > MaxSiteLen:

@@ -141,6 +141,7 @@ direction = "entry"
 		{"negative window", base + "[policy.exit]\ngreen = \"allow\"\npassback_window = \"-1s\"\n" + input, ":6: policy.exit.passback_window: -1s: want 0 to 8784h"},
 		{"window of years", base + "[policy.exit]\nquota_count = 1\nquota_window = \"9000h\"\n" + input, ":6: policy.exit.quota_window: 9000h0m0s: want 0 to 8784h"},
 		{"negative debounce", base + "[policy]\nclock_skew = \"1m\"\ndebounce = \"-5s\"\n" + input, ":6: policy.debounce: negative"},
+		{"a day of clock skew", base + "[policy]\nclock_skew = \"24h\"\n" + input, ":5: policy.clock_skew: 24h0m0s: want 0 to 1h0m0s"},
 		{"duration without unit", base + "[policy]\ndebounce = 5\n" + input, `:5: policy.debounce: give a duration with its unit`},
 		{"hook timeout without unit", base + input + "[[hook]]\nexec = [\"x\"]\ntimeout = 2\n", `:10: hook.timeout: hook 1: give a duration with its unit`},
 		{"no direction", base + input + "[[input]]\nkind = \"stdin\"\n", ":8: input.direction: input 2: required"},
