@@ -140,9 +140,10 @@ type Stats struct {
 // input; for a text, pass is the key of the pass it holds once that is
 // known.
 type sighting struct {
-	at   time.Duration
-	pass *[32]byte
-	exit bool // at an exit input
+	at     time.Duration
+	pass   *[32]byte
+	exit   bool // at an exit input
+	denied bool // its read was denied
 }
 
 type recentKey struct {
@@ -240,10 +241,11 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	now := g.now()
 	// Emergency mode switched on opens the exits at once: a holder denied
 	// at one a moment ago, the code still in view, is decided anew, not
-	// taken for the same read.
+	// taken for the same read. (One let out stays one read: a second
+	// event would count twice against the household's quota.)
 	if em := policy != nil && policy.Emergency; em != g.emergency {
 		if em {
-			maps.DeleteFunc(g.recent, func(_ recentKey, s sighting) bool { return s.exit })
+			maps.DeleteFunc(g.recent, func(_ recentKey, s sighting) bool { return s.exit && s.denied })
 		}
 		g.emergency = em
 	}
@@ -259,6 +261,7 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	gate := scanner.Gate{Site: g.Site, Direction: in.Direction}
 	d := scanner.Decide(text, g.Trust(), policy, g.local(now, in.Direction), gate, now)
 	// A pass seen in another image (another text) is still one pass.
+	keys := [][32]byte{textKey}
 	if d.Pass != nil {
 		passKey := sha256.Sum256(append([]byte("pass\x00"), d.Pass.ID...))
 		g.tie(in.Name, textKey, passKey)
@@ -266,8 +269,16 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 			g.Stats.Repeats.Add(1)
 			return nil
 		}
+		keys = append(keys, passKey)
 	}
-	return g.commit(in, now, d, "", source, emergencyExit(policy, in))
+	o := g.commit(in, now, d, "", source, emergencyExit(policy, in))
+	for _, k := range keys {
+		if s, ok := g.recent[recentKey{in.Name, k}]; ok {
+			s.denied = !o.Decision.Allow
+			g.recent[recentKey{in.Name, k}] = s
+		}
+	}
+	return o
 }
 
 // now reads the clock. When trusted time shows the clock's floor lagged

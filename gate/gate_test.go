@@ -796,6 +796,39 @@ func TestEmergencyOnDuringDebounce(t *testing.T) {
 	}
 }
 
+// A holder let out a moment before emergency mode comes on, the code
+// still in view, is still one read: a second event would count twice
+// against the household's quota.
+func TestEmergencyOnKeepsAnAllowedExitOneRead(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) { p.Exit.QuotaCount, p.Exit.QuotaWindow = 2, 48*time.Hour })
+	a, b := r.issue("a"), r.issue("b") // one household, two exits in 48 h
+	r.expect(r.read(exit, a), true, scanner.ReasonOK)
+	r.advance(500 * time.Millisecond)
+	r.mu.Lock()
+	r.policy.Emergency = true
+	r.mu.Unlock()
+	if o := r.read(exit, a); o != nil {
+		t.Errorf("a's one passage decided again after emergency on: %+v", o.Decision)
+	}
+	r.mu.Lock()
+	r.policy.Emergency = false
+	r.mu.Unlock()
+	r.advance(time.Hour)
+	r.expect(r.read(exit, b), true, scanner.ReasonOK)
+}
+
+// A policy's clock skew counts for at most MaxClockSkew: a signed policy
+// saying a day is not refused whole, nor lets passes in a day late.
+func TestClockSkewUsedUpToAnHour(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) { p.ClockSkew = 24 * time.Hour })
+	r.step(10 * 24 * time.Hour)
+	now := r.now()
+	late := r.issue("a", func(p *scanner.Pass) { p.Expiry = now.Add(-2 * time.Hour) })
+	r.expect(r.read(entry, late), false, scanner.ReasonExpired)
+	within := r.issue("b", func(p *scanner.Pass) { p.Expiry = now.Add(-30 * time.Minute) })
+	r.expect(r.read(entry, within), true, scanner.ReasonOK)
+}
+
 // A new gate, its log empty, run by a binary with no build time stamped in
 // (built outside version control), without trusted time: it decides from
 // the Unix epoch, and anti-passback and the quota hold. (From the zero

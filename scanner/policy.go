@@ -123,8 +123,10 @@ func (r *Rules) allowsClass(c Class) bool {
 // Defaults for zero Policy fields.
 const (
 	DefaultClockSkew = 2 * time.Minute
-	// MaxClockSkew bounds the slack: a day of it would let passes in a
-	// day past their expiry, at trusted time too.
+	// MaxClockSkew bounds the slack used: a day of it would let passes
+	// in a day past their expiry, at trusted time too. A larger ClockSkew
+	// counts as MaxClockSkew (a signed policy that says more is not
+	// refused whole for it: its other rules still hold).
 	MaxClockSkew    = time.Hour
 	DefaultDebounce = 5 * time.Second
 )
@@ -151,8 +153,9 @@ type Policy struct {
 	// expired even by the time floor is denied either way.
 	ClockUnknown Action `cbor:"8,keyasint,omitempty" toml:"clock_unknown"`
 
-	// ClockSkew is the slack allowed on not-before and expiry; zero
-	// means DefaultClockSkew.
+	// ClockSkew is the slack allowed on not-before, issued-at and
+	// expiry; zero means DefaultClockSkew, and at most MaxClockSkew is
+	// used.
 	ClockSkew time.Duration `cbor:"9,keyasint,omitempty" toml:"clock_skew"`
 
 	// Emergency opens every exit: nothing is denied for egress, and
@@ -174,7 +177,7 @@ func (p *Policy) Rules(d Direction) *Rules {
 
 func (p *Policy) skew() time.Duration {
 	if p.ClockSkew > 0 {
-		return p.ClockSkew
+		return min(p.ClockSkew, MaxClockSkew)
 	}
 	return DefaultClockSkew
 }
@@ -262,8 +265,8 @@ func (p *Policy) Check() error {
 		return bad("clock_unknown", "action %d out of range", p.ClockUnknown)
 	case p.MaxTrustAge < 0:
 		return bad("max_trust_age", "negative")
-	case p.ClockSkew < 0 || p.ClockSkew > MaxClockSkew:
-		return bad("clock_skew", "%v: want 0 to %v", p.ClockSkew, MaxClockSkew)
+	case p.ClockSkew < 0:
+		return bad("clock_skew", "negative")
 	case p.Debounce < 0:
 		return bad("debounce", "negative")
 	case len(p.Site) > MaxSiteLen:

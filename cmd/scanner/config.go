@@ -325,6 +325,10 @@ func (c *Config) check(src []byte) error {
 		k := toml.Key(append([]string{"policy"}, strings.Split(pe.Key, ".")...))
 		return &configError{line: keyLine(src, k), msg: fmt.Sprintf("%s: %s", k, pe.Problem)}
 	}
+	// A skew past the most used is a mistake in a config ("24h" for "2m").
+	if c.Policy.ClockSkew > scanner.MaxClockSkew {
+		return &configError{line: keyLine(src, toml.Key{"policy", "clock_skew"}), msg: fmt.Sprintf("policy.clock_skew: %v: want 0 to %v", c.Policy.ClockSkew, scanner.MaxClockSkew)}
+	}
 	// Only a hub confirms trust data current; a gate without one (no
 	// root_key) would find every read past max_trust_age.
 	if c.RootKey == "" && c.Policy.MaxTrustAge > 0 {
