@@ -31,7 +31,7 @@ func (m *Main) override(args []string) (int, error) {
 		return exitError, err
 	}
 	if *allow == *deny {
-		return exitError, hinted(errors.New("say -allow or -deny"), "scanner override -config FILE -allow -reason \"delivery, checked by phone\"")
+		return exitError, hinted(errors.New("say -allow or -deny, one of them"), "scanner override -config FILE -allow -reason \"delivery, checked by phone\"")
 	}
 	if *reason == "-" {
 		// One line from stdin: not on the command line, where every

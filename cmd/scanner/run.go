@@ -84,7 +84,10 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	}
 	tcache, err := store.OpenTrust(filepath.Join(dataDir, trustFile), store.TrustOptions{Logger: logger})
 	if err != nil {
-		return asGateUser(fmt.Errorf("open trust cache: %w", err), "run -config "+*cfgFile)
+		if errors.Is(err, store.ErrLocked) {
+			return hinted(err, "is this gate already running? scanner status -config %s", *cfgFile)
+		}
+		return asGateUser(err, "run -config "+*cfgFile)
 	}
 	defer tcache.Close()
 	// Residents show the same pass day after day: remember the signatures

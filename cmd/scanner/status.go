@@ -84,7 +84,7 @@ type logSummary struct {
 	OldestAge     string    `json:"oldest_pending_age,omitempty"`
 	AckedThrough  uint64    `json:"acked_through"`
 	NextSeq       uint64    `json:"next_seq"`
-	TimeFloor     time.Time `json:"time_floor"`
+	TimeFloor     time.Time `json:"time_floor,omitzero"` // absent: nothing logged yet
 	Recoveries    uint64    `json:"recoveries"`
 	FullErrors    uint64    `json:"full_errors"`
 }
@@ -255,7 +255,7 @@ func printStatus(w io.Writer, r *statusReport) {
 		fmt.Fprintf(tw, "EMERGENCY MODE\tevery read at an exit is allowed (%s)\n", by)
 	}
 	if p := r.Emergency.Problem; p != "" {
-		fmt.Fprintf(tw, "emergency switch\t%s\n", p)
+		fmt.Fprintf(tw, "emergency switch\t%s\n", strings.TrimPrefix(p, "emergency switch "))
 	}
 	fmt.Fprintln(tw)
 	if g := r.Gate; g != nil {
@@ -290,8 +290,12 @@ func printStatus(w io.Writer, r *statusReport) {
 	if l.OldestAge != "" {
 		fmt.Fprintf(tw, "oldest pending\t%s (%s ago)\n", l.OldestPending.Format(time.RFC3339), l.OldestAge)
 	}
+	floor := "none yet (nothing logged)"
+	if !l.TimeFloor.IsZero() {
+		floor = l.TimeFloor.Format(time.RFC3339)
+	}
 	fmt.Fprintf(tw, "acked through\t%d\nnext sequence\t%d\ntime floor\t%s\nlogs moved aside\t%d\nfull-disk refusals\t%d\n\n",
-		l.AckedThrough, l.NextSeq, l.TimeFloor.Format(time.RFC3339), l.Recoveries, l.FullErrors)
+		l.AckedThrough, l.NextSeq, floor, l.Recoveries, l.FullErrors)
 	fmt.Fprintln(tw, "file\tsize\tmax\tschema")
 	for _, f := range r.Files {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\n", f.Path, f.Size, f.MaxSize, f.Schema)
