@@ -261,7 +261,6 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	gate := scanner.Gate{Site: g.Site, Direction: in.Direction}
 	d := scanner.Decide(text, g.Trust(), policy, g.local(now, in.Direction), gate, now)
 	// A pass seen in another image (another text) is still one pass.
-	keys := [][32]byte{textKey}
 	if d.Pass != nil {
 		passKey := sha256.Sum256(append([]byte("pass\x00"), d.Pass.ID...))
 		g.tie(in.Name, textKey, passKey)
@@ -269,16 +268,30 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 			g.Stats.Repeats.Add(1)
 			return nil
 		}
-		keys = append(keys, passKey)
 	}
 	o := g.commit(in, now, d, "", source, emergencyExit(policy, in))
-	for _, k := range keys {
-		if s, ok := g.recent[recentKey{in.Name, k}]; ok {
-			s.denied = !o.Decision.Allow
-			g.recent[recentKey{in.Name, k}] = s
+	g.noteDenied(in.Name, textKey, !o.Decision.Allow)
+	return o
+}
+
+// noteDenied records on the sighting of the text with key text at input,
+// and on that of the pass it holds (tie), whether their read was denied.
+// The caller holds decideMu.
+func (g *Gate) noteDenied(input string, text [32]byte, denied bool) {
+	k := recentKey{input, text}
+	s, ok := g.recent[k]
+	if !ok {
+		return
+	}
+	s.denied = denied
+	g.recent[k] = s
+	if s.pass != nil {
+		pk := recentKey{input, *s.pass}
+		if ps, ok := g.recent[pk]; ok {
+			ps.denied = denied
+			g.recent[pk] = ps
 		}
 	}
-	return o
 }
 
 // now reads the clock. When trusted time shows the clock's floor lagged
