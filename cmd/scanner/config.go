@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"maps"
@@ -75,6 +76,11 @@ type Config struct {
 	Hooks  []HookConfig  `toml:"hook"`
 
 	dir string // the config file's folder
+
+	// The keys the files above name, read and checked with the config.
+	root    ed25519.PublicKey
+	issuers []ed25519.PublicKey
+	hubSeal seal.PublicKey
 }
 
 // InputConfig is one input.
@@ -182,11 +188,21 @@ func LoadConfig(name string) (*Config, error) {
 		var ce *configError
 		if errors.As(err, &ce) {
 			ce.file = name
-			return nil, ce
+			return nil, err
 		}
 		return nil, &configError{file: name, msg: err.Error()}
 	}
 	return c, nil
+}
+
+// loadConfig is LoadConfig for a command: an error without a hint of its
+// own (a key file's) gets hint.
+func loadConfig(name, hint string) (*Config, error) {
+	c, err := LoadConfig(name)
+	if he := (*cliError)(nil); err != nil && !errors.As(err, &he) {
+		return nil, hinted(err, "%s", hint)
+	}
+	return c, err
 }
 
 // checkKeys checks what the decoded values cannot tell: that every
@@ -403,7 +419,8 @@ func (c *Config) check(src []byte) error {
 			}
 		}
 	}
-	return nil
+	// The key files last: what the file itself says wrong is told first.
+	return c.readKeys(src)
 }
 
 // device returns what the input reads from, for every kind but a folder
@@ -480,13 +497,39 @@ func (c *Config) controlSocket() string {
 	return c.path(c.ControlSocket)
 }
 
-// hubKey reads the hub's sealing key: a file, or the key itself.
-func (c *Config) hubKey() (seal.PublicKey, error) {
+// readKeys reads the key files the config names (the hub's sealing key
+// may be given inline), so that a missing or bad one is an error naming
+// its key and line when the config is loaded.
+func (c *Config) readKeys(src []byte) error {
+	// The error names the key and its line; the reader's hint, if it
+	// gave one, stays with it.
+	bad := func(key string, err error, hint string) error {
+		ce := &configError{line: keyLine(src, toml.Key{key}), msg: fmt.Sprintf("%s: %v", key, err)}
+		if he := (*cliError)(nil); errors.As(err, &he) {
+			hint = he.hint
+		}
+		return hinted(ce, "%s", hint)
+	}
+	if c.RootKey != "" {
+		k, err := readPublicKey(c.path(c.RootKey))
+		if err != nil {
+			return bad("root_key", err, "give the .pub file that scanner keygen wrote for the root")
+		}
+		c.root = k
+	}
+	for _, name := range c.IssuerKeys {
+		k, err := readPublicKey(c.path(name))
+		if err != nil {
+			return bad("issuer_keys", err, "give the .pub files that scanner keygen wrote for the issuers")
+		}
+		c.issuers = append(c.issuers, k)
+	}
 	k, err := readSealKey(c.path(c.HubSealKey), c.HubSealKey)
 	if err != nil {
-		return k, fmt.Errorf("hub_seal_key: %w", err)
+		return bad("hub_seal_key", err, "give the file holding the hub's cpseal-pub-… key, or the key itself")
 	}
-	return k, nil
+	c.hubSeal = k
+	return nil
 }
 
 // devicePath is the path of a device input relative to the config file's

@@ -147,11 +147,7 @@ func TestOverrideAndLiveStatus(t *testing.T) {
 	if r := runMain(t, time.Now(), "status", "-config", cfg, "-json"); r.code != 0 || strings.Contains(r.stdout, `"gate"`) {
 		t.Errorf("offline status: %d %s %s", r.code, r.stdout, r.stderr)
 	}
-	hubKey, err := c.hubKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := store.OpenLog(filepath.Join(dataDir, logFile), store.LogOptions{Hub: hubKey, LockTimeout: time.Second})
+	l, err := store.OpenLog(filepath.Join(dataDir, logFile), store.LogOptions{Hub: c.hubSeal, LockTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

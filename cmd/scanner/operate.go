@@ -53,9 +53,9 @@ func (m *Main) override(args []string) (int, error) {
 	if err := checkReason(*reason); err != nil {
 		return exitError, hinted(err, "-reason \"…\" says why, in a few words (-reason - reads it from stdin)")
 	}
-	cfg, err := LoadConfig(*cfgFile)
+	cfg, err := loadConfig(*cfgFile, "give the config the gate runs with")
 	if err != nil {
-		return exitError, hinted(err, "give the config the gate runs with")
+		return exitError, err
 	}
 	name := *input
 	if name == "" {
@@ -119,9 +119,9 @@ func (m *Main) emergency(args []string) error {
 	if fs.NArg() != 1 {
 		return hinted(errors.New("say on or off last, after the flags"), "scanner emergency -config FILE %s", fs.Arg(0))
 	}
-	cfg, err := LoadConfig(*cfgFile)
+	cfg, err := loadConfig(*cfgFile, "give the config the gate runs with")
 	if err != nil {
-		return hinted(err, "give the config the gate runs with")
+		return err
 	}
 	resp, err := askGate(cfg, controlRequest{Op: "emergency", On: &on})
 	switch {
@@ -165,10 +165,6 @@ func asGateUser(err error, args string) error {
 // that runs without its control socket holds the event log's lock and is
 // told apart.
 func (m *Main) emergencyOffline(cfg *Config, on bool) error {
-	hubKey, err := cfg.hubKey()
-	if err != nil {
-		return err
-	}
 	dataDir := cfg.dataDir()
 	// Root does not make the data folder of a gate that never ran: it
 	// would be root's, and a gate that runs as a service user could not
@@ -181,7 +177,7 @@ func (m *Main) emergencyOffline(cfg *Config, on bool) error {
 		return hinted(err, "data_dir must be a folder the scanner can write")
 	}
 	args := "emergency -config FILE " + onOff(on)
-	events, err := store.OpenLog(filepath.Join(dataDir, logFile), store.LogOptions{Hub: hubKey, LockTimeout: time.Second})
+	events, err := store.OpenLog(filepath.Join(dataDir, logFile), store.LogOptions{Hub: cfg.hubSeal, LockTimeout: time.Second})
 	if errors.Is(err, store.ErrLocked) {
 		return hinted(errors.New("the gate is running but does not answer on its control socket"),
 			"see the gate's log for why (\"no control socket\"); until then emergency mode is only in the config's [policy]")

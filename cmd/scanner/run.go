@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"image"
@@ -56,9 +55,9 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	if fs.NArg() != 0 {
 		return hinted(errors.New("run takes no arguments"), "give the config with -config FILE")
 	}
-	cfg, err := LoadConfig(*cfgFile)
+	cfg, err := loadConfig(*cfgFile, "see configs/scanner.example.toml for every key")
 	if err != nil {
-		return hinted(err, "see configs/scanner.example.toml for every key")
+		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(m.Stderr, nil))
 	// Standard output going away (a pipe closed, journald restarted) must
@@ -70,14 +69,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	// it exits.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 
-	trust, err := m.loadTrust(cfg)
-	if err != nil {
-		return err
-	}
-	hubKey, err := cfg.hubKey()
-	if err != nil {
-		return hinted(err, "give the file holding the hub's cpseal-pub-… key, or the key itself")
-	}
+	trust := m.loadTrust(cfg)
 	dataDir := cfg.dataDir()
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return hinted(err, "data_dir must be a folder the scanner can write")
@@ -95,7 +87,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	sigs := scanner.NewSigCache(sigCacheSize)
 	trust = applyCached(trust, tcache, logger).WithSigCache(sigs)
 	policy := effectivePolicy(cfg, trust)
-	events, err := store.OpenLog(filepath.Join(dataDir, logFile), logOptions(hubKey, policy, logger))
+	events, err := store.OpenLog(filepath.Join(dataDir, logFile), logOptions(cfg.hubSeal, policy, logger))
 	if err != nil {
 		return fmt.Errorf("open event log: %w", err)
 	}
@@ -316,28 +308,16 @@ func keepFloor(ctx context.Context, events interface {
 
 // loadTrust builds the trust the config provisions: the root key and any
 // directly trusted issuer keys.
-func (m *Main) loadTrust(cfg *Config) (*scanner.Trust, error) {
-	var root ed25519.PublicKey
-	if cfg.RootKey != "" {
-		k, err := readPublicKey(cfg.path(cfg.RootKey))
-		if err != nil {
-			return nil, fmt.Errorf("root_key: %w", err)
-		}
-		root = k
-	}
-	t := scanner.NewTrust(root)
-	if len(cfg.IssuerKeys) > 0 {
+func (m *Main) loadTrust(cfg *Config) *scanner.Trust {
+	t := scanner.NewTrust(cfg.root)
+	if len(cfg.issuers) > 0 {
 		ks := &scanner.KeySet{}
-		for _, name := range cfg.IssuerKeys {
-			k, err := readPublicKey(cfg.path(name))
-			if err != nil {
-				return nil, fmt.Errorf("issuer_keys: %w", err)
-			}
+		for _, k := range cfg.issuers {
 			ks.Keys = append(ks.Keys, scanner.Key{ID: scanner.KeyID(k), Public: k, Role: scanner.RolePassIssuer})
 		}
 		t.Keys = ks
 	}
-	return t, nil
+	return t
 }
 
 // applyCached adds the signed documents of the trust cache. A document that

@@ -392,6 +392,40 @@ func TestHookFailuresInTheDaemonsLog(t *testing.T) {
 // An error's line is found past what could throw off the reading of
 // values: commented-out arrays, escaped quotes, multi-line strings (a
 // hook's shell script) holding brackets, '=' and table-like lines.
+// Key files the config names are read with it: a missing or bad one is an
+// error naming its key and line, with a hint, before the gate opens
+// anything.
+func TestConfigKeyFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	hub := writeKeyFiles(t, dir)
+	os.WriteFile(filepath.Join(dir, "junk.pub"), []byte("not a key\n"), 0o644)
+	input := "[[input]]\nkind = \"stdin\"\ndirection = \"entry\"\n"
+	for _, tc := range []struct{ name, keys, want, hint string }{
+		{"issuer key file missing", "issuer_keys = [\"k.pub\", \"gone.pub\"]\nhub_seal_key = \"hub.pub\"\n",
+			":2: issuer_keys: open " + filepath.Join(dir, "gone.pub"), "issuers"},
+		{"issuer key file not a key", "issuer_keys = [\"junk.pub\"]\nhub_seal_key = \"hub.pub\"\n", ":2: issuer_keys: " + filepath.Join(dir, "junk.pub"), "scanner keygen"},
+		{"root key file missing", "root_key = \"root.pub\"\nhub_seal_key = \"hub.pub\"\n", ":2: root_key: open", "root"},
+		{"hub key file missing", "issuer_keys = [\"k.pub\"]\n\nhub_seal_key = \"nohub.pub\"\n", ":4: hub_seal_key: open", "cpseal-pub-"},
+		{"hub key inline, bad", "issuer_keys = [\"k.pub\"]\nhub_seal_key = \"cpseal-pub-AAAA\"\n", ":3: hub_seal_key: parse seal public key", "cpseal-pub-"},
+		{"hub key the issuer's", "issuer_keys = [\"k.pub\"]\nhub_seal_key = \"k.pub\"\n", ":3: hub_seal_key:", "cpseal-pub-"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := filepath.Join(dir, "gate.toml")
+			os.WriteFile(name, []byte("site = \"main\"\n"+tc.keys+input), 0o644)
+			r := runMain(t, time.Now(), "run", "-config", name)
+			if r.code == 0 || !strings.Contains(r.stderr, name+tc.want) || !strings.Contains(r.stderr, "hint:") || !strings.Contains(r.stderr, tc.hint) {
+				t.Errorf("exit %d, stderr %q; want %q and a hint with %q", r.code, r.stderr, name+tc.want, tc.hint)
+			}
+		})
+	}
+	// Given inline, the sealing key needs no file.
+	name := filepath.Join(dir, "gate.toml")
+	os.WriteFile(name, []byte("site = \"main\"\nissuer_keys = [\"k.pub\"]\nhub_seal_key = \""+hub+"\"\n"+input), 0o644)
+	if _, err := LoadConfig(name); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestConfigErrorLinesPastOddValues(t *testing.T) {
 	base := "site = \"main\"\nissuer_keys = [\"k.pub\"]\nhub_seal_key = \"cpseal-pub-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"\n"
 	input := "[[input]]\nkind = \"stdin\"\ndirection = \"entry\"\n"
@@ -407,8 +441,10 @@ func TestConfigErrorLinesPastOddValues(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { expectConfigError(t, tc.text, tc.want) })
 	}
 	// All of it in a valid config loads.
-	name := filepath.Join(t.TempDir(), "gate.toml")
-	os.WriteFile(name, []byte(base+"# exec = [\n#   \"x\",\n# ]\n"+input+"[[hook]]\nexec = [\"sh\", \"-c\", \"\"\"\n[ -f /x ] && a=[\n\"\"\", \"a\\\"[\"]\ntimeout = \"2s\"\n[policy]\ndebounce = \"5s\"\n"), 0o644)
+	dir := t.TempDir()
+	writeKeyFiles(t, dir)
+	name := filepath.Join(dir, "gate.toml")
+	os.WriteFile(name, []byte(strings.Replace(base, "cpseal-pub-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "hub.pub", 1)+"# exec = [\n#   \"x\",\n# ]\n"+input+"[[hook]]\nexec = [\"sh\", \"-c\", \"\"\"\n[ -f /x ] && a=[\n\"\"\", \"a\\\"[\"]\ntimeout = \"2s\"\n[policy]\ndebounce = \"5s\"\n"), 0o644)
 	if _, err := LoadConfig(name); err != nil {
 		t.Error(err)
 	}
@@ -457,7 +493,8 @@ func TestStopClosesHooksTogether(t *testing.T) {
 // returns its name.
 func deviceConfig(t *testing.T, dir string, kindPath ...string) string {
 	t.Helper()
-	text := "site = \"main\"\nissuer_keys = [\"k.pub\"]\nhub_seal_key = \"k\"\n"
+	writeKeyFiles(t, dir)
+	text := "site = \"main\"\nissuer_keys = [\"k.pub\"]\nhub_seal_key = \"hub.pub\"\n"
 	for i := 0; i+1 < len(kindPath); i += 2 {
 		dir := "exit"
 		if i == 0 {

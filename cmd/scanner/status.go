@@ -103,9 +103,9 @@ func (m *Main) status(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(*cfgFile)
+	cfg, err := loadConfig(*cfgFile, "see configs/scanner.example.toml for every key")
 	if err != nil {
-		return hinted(err, "see configs/scanner.example.toml for every key")
+		return err
 	}
 	// A running daemon holds the files: ask it.
 	rep, err := askGate(cfg, controlRequest{Op: "status"})
@@ -117,10 +117,6 @@ func (m *Main) status(args []string) error {
 	case errors.Is(err, errOtherGate):
 		fmt.Fprintf(m.Stderr, "scanner: warning: %v\n", err)
 	case !errors.Is(err, errNoDaemon):
-		return err
-	}
-	hubKey, err := cfg.hubKey()
-	if err != nil {
 		return err
 	}
 	dataDir := cfg.dataDir()
@@ -135,16 +131,12 @@ func (m *Main) status(args []string) error {
 		return locked(fmt.Errorf("open trust cache: %w", err))
 	}
 	defer tc.Close()
-	events, err := store.OpenLog(filepath.Join(dataDir, logFile), store.LogOptions{Hub: hubKey, LockTimeout: time.Second})
+	events, err := store.OpenLog(filepath.Join(dataDir, logFile), store.LogOptions{Hub: cfg.hubSeal, LockTimeout: time.Second})
 	if err != nil {
 		return locked(fmt.Errorf("open event log: %w", err))
 	}
 	defer events.Close()
-	trust, err := m.loadTrust(cfg)
-	if err != nil {
-		return err
-	}
-	trust = applyCached(trust, tc, slog.New(slog.DiscardHandler))
+	trust := applyCached(m.loadTrust(cfg), tc, slog.New(slog.DiscardHandler))
 	r, err := collectStatus(cfg.Site, trust, tc, events, m.Now())
 	if err != nil {
 		return err

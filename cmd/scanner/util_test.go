@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
 	"fmt"
 	"image"
 	"image/png"
@@ -10,8 +12,32 @@ import (
 	"testing"
 	"time"
 
+	"github.com/checkpointgate/checkpoint/scanner"
+	"github.com/checkpointgate/checkpoint/seal"
 	"github.com/checkpointgate/checkpoint/store"
 )
+
+// writeKeyFiles writes, in dir, an issuer public key k.pub and a hub
+// sealing key hub.pub, as a config names them, and returns the sealing
+// key's text.
+func writeKeyFiles(t *testing.T, dir string) string {
+	t.Helper()
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "k.pub"), scanner.MarshalPublicKey(pub), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "hub.pub"), []byte(hub.Public().String()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return hub.Public().String()
+}
 
 // waitExit waits for a daemon started as cmd to exit 0 within d after
 // what (a signal, its input ending); it kills it and fails otherwise,
@@ -43,11 +69,7 @@ func openDaemonLog(t *testing.T, cfg string) *store.Log {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hubKey, err := c.hubKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := store.OpenLog(filepath.Join(c.dataDir(), logFile), store.LogOptions{Hub: hubKey, LockTimeout: time.Second})
+	l, err := store.OpenLog(filepath.Join(c.dataDir(), logFile), store.LogOptions{Hub: c.hubSeal, LockTimeout: time.Second})
 	if err != nil {
 		t.Fatalf("reopen the log: %v", err)
 	}
