@@ -3,6 +3,7 @@ package gate
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"image"
 	"io"
@@ -24,8 +25,8 @@ type Log interface {
 // Memory is the gate's memory of earlier passages, keyed by keyed hashes
 // (the store's event log implements it).
 type Memory interface {
-	LastSeen(passID []byte) (dir scanner.Direction, at time.Time, ok bool, err error)
-	HouseholdExits(household []byte, since time.Time) (int, error)
+	LastSeen(issuer string, passID []byte) (dir scanner.Direction, at time.Time, ok bool, err error)
+	HouseholdExits(issuer string, household []byte, since time.Time) (int, error)
 }
 
 // StateShifter is a Memory that can move the passages it holds stamped in
@@ -262,7 +263,7 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	d := scanner.Decide(text, g.Trust(), policy, g.local(now, in.Direction), gate, now)
 	// A pass seen in another image (another text) is still one pass.
 	if d.Pass != nil {
-		passKey := sha256.Sum256(append([]byte("pass\x00"), d.Pass.ID...))
+		passKey := passKey(d.Pass)
 		g.tie(in.Name, textKey, passKey)
 		if g.repeat(in, passKey, mono, policy) {
 			g.Stats.Repeats.Add(1)
@@ -272,6 +273,13 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	o := g.commit(in, now, d, "", source, emergencyExit(policy, in))
 	g.noteDenied(in.Name, textKey, !o.Decision.Allow)
 	return o
+}
+
+// passKey is the debounce key of a pass: its issuer and its ID (an ID is
+// its issuer's own).
+func passKey(p *scanner.Pass) [32]byte {
+	b := binary.AppendUvarint([]byte("pass\x00"), uint64(len(p.Issuer)))
+	return sha256.Sum256(append(append(b, p.Issuer...), p.ID...))
 }
 
 // noteDenied records on the sighting of the text with key text at input,
@@ -484,8 +492,8 @@ type memoryLocal struct {
 	dir scanner.Direction
 }
 
-func (m memoryLocal) LastSeen(id []byte) (scanner.Direction, time.Time, bool) {
-	dir, at, ok, err := m.g.Memory.LastSeen(id)
+func (m memoryLocal) LastSeen(issuer string, id []byte) (scanner.Direction, time.Time, bool) {
+	dir, at, ok, err := m.g.Memory.LastSeen(issuer, id)
 	if err != nil {
 		m.g.logger().Error("gate state unreadable", "err", err)
 		return m.dir, m.now.Wall, true
@@ -493,8 +501,8 @@ func (m memoryLocal) LastSeen(id []byte) (scanner.Direction, time.Time, bool) {
 	return dir, at, ok
 }
 
-func (m memoryLocal) HouseholdExits(h []byte, since time.Time) int {
-	n, err := m.g.Memory.HouseholdExits(h, since)
+func (m memoryLocal) HouseholdExits(issuer string, h []byte, since time.Time) int {
+	n, err := m.g.Memory.HouseholdExits(issuer, h, since)
 	if err != nil {
 		m.g.logger().Error("gate state unreadable", "err", err)
 		return int(^uint(0) >> 1)

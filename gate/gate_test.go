@@ -39,6 +39,9 @@ func key(name string) ed25519.PrivateKey {
 var (
 	root   = key("root")
 	issuer = key("issuer")
+	// The issuers the rig's key set trusts, by name; passes are
+	// compound-7's unless they say otherwise.
+	issuers = map[string]ed25519.PrivateKey{"compound-7": issuer, "compound-9": key("issuer 9")}
 )
 
 // rig is a gate wired to real parts: a bbolt event log in a temp dir, the
@@ -73,8 +76,11 @@ func newRig(t testing.TB, mod func(*scanner.Policy)) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.log.Close() })
-	ks := &scanner.KeySet{Version: 1, Keys: []scanner.Key{{ID: scanner.KeyID(issuer.Public().(ed25519.PublicKey)),
-		Public: issuer.Public().(ed25519.PublicKey), Role: scanner.RolePassIssuer, Issuer: "compound-7"}}}
+	ks := &scanner.KeySet{Version: 1}
+	for name, k := range issuers {
+		pub := k.Public().(ed25519.PublicKey)
+		ks.Keys = append(ks.Keys, scanner.Key{ID: scanner.KeyID(pub), Public: pub, Role: scanner.RolePassIssuer, Issuer: name})
+	}
 	raw, err := scanner.SignKeySet(ks, root)
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +204,7 @@ func (r *rig) issue(id string, opts ...passOpt) string {
 	for _, o := range opts {
 		o(p)
 	}
-	text, err := scanner.IssuePass(p, issuer)
+	text, err := scanner.IssuePass(p, issuers[p.Issuer])
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -443,6 +449,31 @@ func TestHouseholdQuota(t *testing.T) {
 	r.expect(r.read(entry, b), true, scanner.ReasonOK) // entry is not counted
 	r.advance(47*time.Hour + time.Minute)
 	r.expect(r.read(exit, b), true, scanner.ReasonOK)
+}
+
+// A pass ID and a household ID are their issuer's own. At a gate that
+// trusts two issuers, one's household does not use up the quota of the
+// other's household with the same ID, and one pass ID from the two is two
+// passes: for anti-passback, and for the debounce (read at once at one
+// input, both are decided).
+func TestStatePerIssuer(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) {
+		p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour
+		p.Entry.AntiPassback = scanner.PassbackHard
+	})
+	nine := func(p *scanner.Pass) { p.Issuer = "compound-9" }
+	a, a9 := r.issue("a"), r.issue("a", nine) // one pass ID, one household ID
+	b, b9 := r.issue("b"), r.issue("b", nine)
+	r.expect(r.read(exit, a), true, scanner.ReasonOK)
+	r.expect(r.read(exit, a9), true, scanner.ReasonOK)
+	r.advance(time.Minute)
+	r.expect(r.read(exit, b), false, scanner.ReasonQuota)
+	r.expect(r.read(exit, b9), false, scanner.ReasonQuota)
+	r.expect(r.read(entry, a), true, scanner.ReasonOK)
+	r.expect(r.read(entry, a9), true, scanner.ReasonOK)
+	r.advance(time.Minute)
+	r.expect(r.read(entry, a), false, scanner.ReasonAntiPassback)
+	r.expect(r.read(entry, a9), false, scanner.ReasonAntiPassback)
 }
 
 // An evacuation does not use up the households' quota: exits that only
@@ -1028,11 +1059,11 @@ func (p *shiftProbe) Append(ev *scanner.Event) (uint64, error) {
 	return 1, nil
 }
 
-func (p *shiftProbe) LastSeen([]byte) (scanner.Direction, time.Time, bool, error) {
+func (p *shiftProbe) LastSeen(string, []byte) (scanner.Direction, time.Time, bool, error) {
 	return 0, time.Time{}, false, nil
 }
 
-func (p *shiftProbe) HouseholdExits([]byte, time.Time) (int, error) { return 0, nil }
+func (p *shiftProbe) HouseholdExits(string, []byte, time.Time) (int, error) { return 0, nil }
 
 func (p *shiftProbe) ShiftState(from, to time.Time, by time.Duration) (int, error) {
 	p.mu.Lock()

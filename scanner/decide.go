@@ -21,13 +21,15 @@ type Moment struct {
 // Local is the gate's own memory of earlier reads, for anti-passback and
 // the household quota. Implementations key it by a keyed hash, never the raw
 // IDs, and answer conservatively when they cannot read their state (for
-// example by reporting a recent pass the same way).
+// example by reporting a recent pass the same way). A pass ID or a
+// household ID is its issuer's: two issuers' with one ID are two.
 type Local interface {
-	// LastSeen returns the direction and time of the pass's last
-	// allowed passage; ok is false when none is remembered.
-	LastSeen(passID []byte) (dir Direction, at time.Time, ok bool)
-	// HouseholdExits counts the household's allowed exits since a time.
-	HouseholdExits(household []byte, since time.Time) int
+	// LastSeen returns the direction and time of the last allowed
+	// passage of the issuer's pass; ok is false when none is remembered.
+	LastSeen(issuer string, passID []byte) (dir Direction, at time.Time, ok bool)
+	// HouseholdExits counts the issuer's household's allowed exits since
+	// a time.
+	HouseholdExits(issuer string, household []byte, since time.Time) int
 }
 
 // Screen colours: what the gatekeeper's display shows.
@@ -180,7 +182,7 @@ func decide(text string, t *Trust, p *Policy, local Local, g Gate, now Moment) D
 	}
 
 	if local != nil {
-		if dir, at, ok := local.LastSeen(pass.ID); ok && dir == g.Direction {
+		if dir, at, ok := local.LastSeen(pass.Issuer, pass.ID); ok && dir == g.Direction {
 			switch rules.AntiPassback {
 			case PassbackSoft:
 				d.Flagged = true
@@ -194,7 +196,7 @@ func decide(text string, t *Trust, p *Policy, local Local, g Gate, now Moment) D
 			}
 		}
 		if g.Direction == Exit && rules.QuotaCount > 0 &&
-			local.HouseholdExits(pass.Household, now.Wall.Add(-rules.QuotaWindow)) >= rules.QuotaCount {
+			local.HouseholdExits(pass.Issuer, pass.Household, now.Wall.Add(-rules.QuotaWindow)) >= rules.QuotaCount {
 			return denyWith(ReasonQuota, "")
 		}
 	}

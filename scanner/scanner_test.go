@@ -261,8 +261,8 @@ type fakeLocal struct {
 	exits int
 }
 
-func (f *fakeLocal) LastSeen([]byte) (Direction, time.Time, bool) { return f.dir, f.at, f.seen }
-func (f *fakeLocal) HouseholdExits([]byte, time.Time) int         { return f.exits }
+func (f *fakeLocal) LastSeen(string, []byte) (Direction, time.Time, bool) { return f.dir, f.at, f.seen }
+func (f *fakeLocal) HouseholdExits(string, []byte, time.Time) int         { return f.exits }
 
 func TestKeyFiles(t *testing.T) {
 	pk, sk, _ := ed25519.GenerateKey(nil)

@@ -105,7 +105,7 @@ func BenchmarkLastSeen(b *testing.B) {
 	l, passes, _ := fillState(b, 20000)
 	i := 0
 	for b.Loop() {
-		if _, _, ok, err := l.LastSeen(passes[i%len(passes)]); err != nil || !ok {
+		if _, _, ok, err := l.LastSeen("district-7", passes[i%len(passes)]); err != nil || !ok {
 			b.Fatalf("LastSeen: %v %v", ok, err)
 		}
 		i += 7919
@@ -119,7 +119,7 @@ func BenchmarkHouseholdExits(b *testing.B) {
 	since := t0
 	i := 0
 	for b.Loop() {
-		if n, err := l.HouseholdExits(households[i%len(households)], since); err != nil || n != 20 {
+		if n, err := l.HouseholdExits("district-7", households[i%len(households)], since); err != nil || n != 20 {
 			b.Fatalf("HouseholdExits: %d %v", n, err)
 		}
 		i += 7

@@ -76,7 +76,7 @@ func TestFullMaxSize(t *testing.T) {
 	}
 	// Nothing harmed.
 	checkIntact(t, l, hub, seqs)
-	if _, _, ok, err := l.LastSeen([]byte("x")); err != nil || ok {
+	if _, _, ok, err := l.LastSeen("", []byte("x")); err != nil || ok {
 		t.Fatalf("LastSeen on a full log: %v %v", ok, err)
 	}
 	if err := l.RaiseTimeFloor(t0.Add(time.Hour)); err != nil {

@@ -74,6 +74,7 @@ type Log struct {
 	markLive   bool  // a carry mark could not be deleted at open: the next Ack deletes it
 	untrusted  int64 // meta/untrusted, when marked (markAfter)
 	marked     bool
+	unscoped   bool // meta/unscoped, read at open: schema-2 state to look up too
 	check      CheckResult
 	recovery   *Recovery
 
@@ -280,6 +281,7 @@ func (l *Log) load() error {
 		if u := meta.Get(keyUntrusted); len(u) == 8 {
 			l.untrusted, l.marked = getI64(u), true
 		}
+		l.unscoped = meta.Get(keyUnscoped) != nil
 		// The sidecar's floor counts too: it survives a recovery.
 		floor = max(floor, l.side.floor)
 		l.floor.Store(floor)
@@ -456,14 +458,14 @@ func (l *Log) appendSealed(seq uint64, ev *scanner.Event, msg []byte) error {
 			}
 		}
 		if ev.Allow && len(ev.PassID) > 0 {
-			if err := setLastSeen(tx, l.hash(domainPass, ev.PassID), ev.Direction, ev.Wall); err != nil {
+			if err := setLastSeen(tx, l.stateKey(domainPass, ev.Issuer, ev.PassID), ev.Direction, ev.Wall); err != nil {
 				return err
 			}
 		}
 		// An exit the rules would have denied and emergency mode let
 		// through (an evacuation) does not use up the household's quota.
 		if ev.Allow && ev.Direction == scanner.Exit && len(ev.Household) > 0 && ev.Reason != scanner.ReasonEmergency {
-			if err := addExit(tx, l.hash(domainHousehold, ev.Household), ev.Wall, seq); err != nil {
+			if err := addExit(tx, l.stateKey(domainHousehold, ev.Issuer, ev.Household), ev.Wall, seq); err != nil {
 				return err
 			}
 		}
@@ -741,14 +743,22 @@ func (l *Log) purgeRetained() (int, error) {
 }
 
 // LastSeen returns the direction and time of the last allowed passage of
-// the pass with this ID, within the state horizon (measured back from the
-// time floor). ok is false when there is none. It returns ErrClosed after
-// Close.
-func (l *Log) LastSeen(passID []byte) (dir scanner.Direction, at time.Time, ok bool, err error) {
-	h := l.hash(domainPass, passID)
+// the pass with this ID from this issuer, within the state horizon
+// (measured back from the time floor). ok is false when there is none. It
+// returns ErrClosed after Close.
+func (l *Log) LastSeen(issuer string, passID []byte) (dir scanner.Direction, at time.Time, ok bool, err error) {
+	h := l.stateKey(domainPass, issuer, passID)
+	var old []byte // a migrated log's passages from before schema 3
+	if l.unscoped {
+		old = l.unscopedKey(domainPassUnscoped, passID)
+	}
 	cutoff := l.floor.Load() - int64(l.opt.StateHorizon)
 	err = l.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketPasses).Get(h)
+		passes := tx.Bucket(bucketPasses)
+		v := passes.Get(h)
+		if len(v) != passValueSize && old != nil {
+			v = passes.Get(old) // the pass has not passed since
+		}
 		if len(v) != passValueSize {
 			return nil
 		}
@@ -762,17 +772,24 @@ func (l *Log) LastSeen(passID []byte) (dir scanner.Direction, at time.Time, ok b
 	return dir, at, ok, mapClosed(err)
 }
 
-// HouseholdExits returns how many allowed exits the household with this
-// ID made at or after since (and within the state horizon). It returns
-// ErrClosed after Close.
-func (l *Log) HouseholdExits(household []byte, since time.Time) (int, error) {
-	h := l.hash(domainHousehold, household)
-	from := max(since.UnixNano(), l.floor.Load()-int64(l.opt.StateHorizon))
+// HouseholdExits returns how many allowed exits the household with this ID
+// from this issuer made at or after since (and within the state horizon).
+// A log migrated from schema 2 counts too the exits it recorded then of a
+// household with this ID, whatever its issuer. It returns ErrClosed after
+// Close.
+func (l *Log) HouseholdExits(issuer string, household []byte, since time.Time) (int, error) {
+	hs := [][]byte{l.stateKey(domainHousehold, issuer, household)}
+	if l.unscoped {
+		hs = append(hs, l.unscopedKey(domainHouseholdUnscoped, household))
+	}
+	from := i64(max(since.UnixNano(), l.floor.Load()-int64(l.opt.StateHorizon)))
 	n := 0
 	err := l.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketExits).Cursor()
-		for k, _ := c.Seek(append(h, i64(from)...)); k != nil && bytes.HasPrefix(k, h); k, _ = c.Next() {
-			n++
+		for _, h := range hs {
+			for k, _ := c.Seek(append(h, from...)); k != nil && bytes.HasPrefix(k, h); k, _ = c.Next() {
+				n++
+			}
 		}
 		return nil
 	})

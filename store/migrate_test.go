@@ -168,9 +168,12 @@ func TestMigrations(t *testing.T) {
 		}
 	}
 	t.Run("v1", testMigrateV1)
+	t.Run("v2", testMigrateV2)
 }
 
-func testMigrateV1(t *testing.T) {
+// testHubKey reads the hub key the test logs are sealed to.
+func testHubKey(t *testing.T) *seal.PrivateKey {
+	t.Helper()
 	keyText, err := os.ReadFile("testdata/hub-v1.key")
 	if err != nil {
 		t.Fatal(err)
@@ -179,6 +182,11 @@ func testMigrateV1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return priv
+}
+
+func testMigrateV1(t *testing.T) {
+	priv := testHubKey(t)
 	hub := seal.NewOpener(priv)
 	path := filepath.Join(t.TempDir(), "events.db")
 	copyFile(t, "testdata/log-v1.db", path)
@@ -227,14 +235,14 @@ func testMigrateV1(t *testing.T) {
 		}
 	}
 	for id, ev := range last {
-		dir, at, ok, err := l.LastSeen([]byte(id))
+		dir, at, ok, err := l.LastSeen("v1-issuer", []byte(id))
 		if err != nil || !ok || dir != ev.Direction || at.UnixNano() != ev.Wall {
 			t.Fatalf("LastSeen(%s) = %v %v %v %v, want %v at %v", id, dir, at, ok, err, ev.Direction, ev.WallTime())
 		}
 	}
 	// Household exits are new in schema 2.
 	hh := v1Event(1).Household
-	if n, err := l.HouseholdExits(hh, v1Base); err != nil || n != 0 {
+	if n, err := l.HouseholdExits("v1-issuer", hh, v1Base); err != nil || n != 0 {
 		t.Fatalf("HouseholdExits after migration = %d, %v", n, err)
 	}
 	ev := v1Event(1)
@@ -243,7 +251,7 @@ func testMigrateV1(t *testing.T) {
 	if err != nil || seq != v1Events+1 {
 		t.Fatalf("append after migration: %d, %v", seq, err)
 	}
-	if n, err := l.HouseholdExits(hh, v1Base); err != nil || n != 1 {
+	if n, err := l.HouseholdExits("v1-issuer", hh, v1Base); err != nil || n != 1 {
 		t.Fatalf("HouseholdExits = %d, %v; want 1", n, err)
 	}
 	// The expiry index was built for the migrated pass state.
@@ -263,6 +271,113 @@ func testMigrateV1(t *testing.T) {
 	}
 	if st, _ := l.Stats(); st.Schema != LogSchema || st.NextSeq != v1Events+2 {
 		t.Fatalf("reopened: schema %d, next %d", st.Schema, st.NextSeq)
+	}
+}
+
+const v2Events = 30
+
+var v2Base = time.Date(2026, 6, 1, 6, 0, 0, 0, time.UTC)
+
+// v2Event is event number i of the schema-2 test log. testdata/log-v2.db
+// (with its sidecar) was written by the schema-2 build (commit baba4be):
+// OpenLog with hub-v1.key's public key and a 365-day state horizon, then
+// Append of v2Event(1) to v2Event(30), then Close; copied compact with
+// bbolt's Tx.CopyFile. This build cannot write schema 2: keep the file.
+func v2Event(i int) *scanner.Event {
+	return &scanner.Event{
+		BootID: [16]byte{'v', '2'}, Mono: time.Duration(i) * time.Minute,
+		Wall: v2Base.Add(time.Duration(i) * time.Minute).UnixNano(), WallTrusted: true,
+		Site: "v2-site", Direction: scanner.Direction(i % 2), Allow: i%4 != 3, Reason: scanner.ReasonOK,
+		Issuer: "v2-issuer", PassID: []byte(fmt.Sprintf("v2-pass-%02d", i%8)),
+		Household: []byte(fmt.Sprintf("v2-hh-%d", i%3)), Holder: fmt.Sprintf("V2 %d", i),
+	}
+}
+
+// Schema 2 kept gate state by pass and household ID alone; schema 3 by
+// issuer and ID. The old state cannot be re-keyed, so a migrated log
+// counts it for an ID whatever the issuer, until it expires; what is
+// recorded after the migration is the issuer's own.
+func testMigrateV2(t *testing.T) {
+	priv := testHubKey(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "events.db")
+	copyFile(t, "testdata/log-v2.db", path)
+	copyFile(t, "testdata/log-v2.db.sidecar", path+".sidecar")
+	opt := LogOptions{Hub: priv.Public(), StateHorizon: 365 * 24 * time.Hour, Logger: quietLog}
+	l, err := OpenLog(path, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { l.Close() }()
+	st, err := l.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Schema != LogSchema || l.Recovery() != nil || !st.LastCheck.OK || st.NextSeq != v2Events+1 || st.Pending != v2Events {
+		t.Fatalf("after migration: schema %d, recovery %v, check %+v, next %d, pending %d", st.Schema, l.Recovery(), st.LastCheck, st.NextSeq, st.Pending)
+	}
+	last, exits := map[string]*scanner.Event{}, map[string]int{}
+	for i := 1; i <= v2Events; i++ {
+		if ev := v2Event(i); ev.Allow {
+			last[string(ev.PassID)] = ev
+			if ev.Direction == scanner.Exit {
+				exits[string(ev.Household)]++
+			}
+		}
+	}
+	if len(last) == 0 || len(exits) == 0 {
+		t.Fatal("the test log has no state to carry")
+	}
+	// The old state counts for the ID, from its issuer or another.
+	for round, issuer := range []string{"v2-issuer", "v2-other-issuer"} {
+		for id, ev := range last {
+			dir, at, ok, err := l.LastSeen(issuer, []byte(id))
+			if err != nil || !ok || dir != ev.Direction || at.UnixNano() != ev.Wall {
+				t.Fatalf("round %d: LastSeen(%s, %s) = %v %v %v %v, want %v at %v", round, issuer, id, dir, at, ok, err, ev.Direction, ev.WallTime())
+			}
+		}
+		for hh, want := range exits {
+			if n, err := l.HouseholdExits(issuer, []byte(hh), v2Base); err != nil || n != want {
+				t.Fatalf("round %d: HouseholdExits(%s, %s) = %d, %v; want %d", round, issuer, hh, n, err, want)
+			}
+		}
+	}
+	// New passages are the issuer's own, on top of the old ones.
+	hh := v2Event(1).Household
+	ev := v2Event(1)
+	ev.Issuer, ev.Direction, ev.Wall = "v2-other-issuer", scanner.Exit, v2Base.Add(2*time.Hour).UnixNano()
+	if _, err := l.Append(ev); err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string) {
+		t.Helper()
+		if n, _ := l.HouseholdExits("v2-other-issuer", hh, v2Base); n != exits[string(hh)]+1 {
+			t.Errorf("%s: the other issuer's household: %d exits, want %d", what, n, exits[string(hh)]+1)
+		}
+		if n, _ := l.HouseholdExits("v2-issuer", hh, v2Base); n != exits[string(hh)] {
+			t.Errorf("%s: the first issuer's household: %d exits, want %d", what, n, exits[string(hh)])
+		}
+		if dir, at, ok, _ := l.LastSeen("v2-other-issuer", ev.PassID); !ok || dir != scanner.Exit || at.UnixNano() != ev.Wall {
+			t.Errorf("%s: the other issuer's pass: %v %v %v, want its exit", what, dir, at, ok)
+		}
+		if _, at, ok, _ := l.LastSeen("v2-issuer", ev.PassID); !ok || at.UnixNano() != last[string(ev.PassID)].Wall {
+			t.Errorf("%s: the first issuer's pass: %v %v, want its old passage", what, at, ok)
+		}
+	}
+	check("after the migration")
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if l, err = OpenLog(path, opt); err != nil {
+		t.Fatal(err)
+	}
+	check("reopened")
+	// The old state expires as any does.
+	if err := l.RaiseTimeFloor(v2Base.Add(366*24*time.Hour + 3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := l.Stats(); st.Passes != 0 || st.HouseholdExits != 0 {
+		t.Fatalf("after the horizon: %d passes, %d exits left", st.Passes, st.HouseholdExits)
 	}
 }
 

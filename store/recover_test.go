@@ -523,7 +523,7 @@ func TestRandomDamageNeverCrashes(t *testing.T) {
 			if _, err := l.Pending(0, 1000); err != nil {
 				t.Logf("iteration %d (page %d): Pending: %v", i, pg, err)
 			}
-			_, _, _, _ = l.LastSeen([]byte{1})
+			_, _, _, _ = l.LastSeen("", []byte{1})
 			if _, err := l.Append(&scanner.Event{Wall: recBase.Add(time.Hour).UnixNano(), Allow: true, PassID: []byte{1}}); err != nil {
 				t.Logf("iteration %d (page %d): Append: %v", i, pg, err)
 			}

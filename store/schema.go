@@ -30,6 +30,7 @@ var (
 	keyAcked      = []byte("acked")       // uint64: acknowledged through
 	keyFloor      = []byte("floor")       // int64 Unix ns: the time floor
 	keyUntrusted  = []byte("untrusted")   // int64 Unix ns: just below the first stamp not yet trusted
+	keyUnscoped   = []byte("unscoped")    // present: gate state kept from schema 2, keyed without the issuer
 	keyCheckAt    = []byte("check.at")    // int64 Unix ns
 	keyCheckTook  = []byte("check.took")  // int64 ns
 	keyCheckOK    = []byte("check.ok")    // 1 byte
@@ -38,7 +39,7 @@ var (
 
 // Schema versions this build writes.
 const (
-	LogSchema   = 2
+	LogSchema   = 3
 	TrustSchema = 1
 )
 
@@ -46,12 +47,14 @@ const (
 var logBuckets = map[int][][]byte{
 	1: {bucketMeta, bucketEvents, bucketSegments, bucketAcks, bucketPasses},
 	2: {bucketMeta, bucketEvents, bucketSegments, bucketAcks, bucketPasses, bucketPassExp, bucketExits, bucketExitExp},
+	3: {bucketMeta, bucketEvents, bucketSegments, bucketAcks, bucketPasses, bucketPassExp, bucketExits, bucketExitExp},
 }
 
 // logMigrations[v] turns an event log of schema v into schema v+1. Each runs
 // in one transaction together with the schema number it sets.
 var logMigrations = map[int]func(*bolt.Tx) error{
 	1: migrateLog1to2,
+	2: migrateLog2to3,
 }
 
 // migrateLog1to2 adds the household-exit buckets (the quota) and the
@@ -70,6 +73,18 @@ func migrateLog1to2(tx *bolt.Tx) error {
 		}
 		return exp.Put(append(v[1:9:9], h...), nil)
 	})
+}
+
+// migrateLog2to3 marks a log that holds gate state keyed without the
+// issuer (meta/unscoped). Schema 3 keys the state of a pass or a household
+// by its issuer and its ID; the hashes of schema 2 cannot be re-keyed (they
+// hide the IDs), so their entries stay until they expire, and the lookups
+// of a marked log count them too (Log.LastSeen, Log.HouseholdExits).
+func migrateLog2to3(tx *bolt.Tx) error {
+	if tx.Bucket(bucketPasses).Stats().KeyN == 0 && tx.Bucket(bucketExits).Stats().KeyN == 0 {
+		return nil
+	}
+	return tx.Bucket(bucketMeta).Put(keyUnscoped, []byte{1})
 }
 
 // migrate brings db from schema `from` to `to`, one step per transaction.

@@ -12,24 +12,43 @@ import (
 )
 
 // Gate state is keyed by BLAKE2b-256 keyed with the log's hash key (32
-// random bytes made with the log), over a domain byte and the ID, so the
-// file holds no pass or household ID.
+// random bytes made with the log), over a domain byte, the issuer's name
+// with its length, and the ID, so the file holds no pass or household ID.
+// An ID is an issuer's own: two issuers' passes, or households, with one
+// ID are two.
 const (
 	hashSize = 32
 
-	domainPass      = 'p'
-	domainHousehold = 'h'
+	domainPass      = 'P'
+	domainHousehold = 'H'
+	// The domains of schema 2 and before: the ID alone, without its
+	// issuer. Only a migrated log's lookups use them (meta/unscoped).
+	domainPassUnscoped      = 'p'
+	domainHouseholdUnscoped = 'h'
 
 	passValueSize = 1 + 8 // direction || wall
 )
 
-func (l *Log) hash(domain byte, id []byte) []byte {
+// stateKey is the key of the gate state of the pass (domainPass) or the
+// household (domainHousehold) with this ID from this issuer.
+func (l *Log) stateKey(domain byte, issuer string, id []byte) []byte {
+	var n [binary.MaxVarintLen64]byte
+	return l.hash(domain, n[:binary.PutUvarint(n[:], uint64(len(issuer)))], []byte(issuer), id)
+}
+
+// unscopedKey is the key schema 2 gave the state of the pass or household
+// with this ID, whatever its issuer.
+func (l *Log) unscopedKey(domain byte, id []byte) []byte { return l.hash(domain, id) }
+
+func (l *Log) hash(domain byte, parts ...[]byte) []byte {
 	h, err := blake2b.New256(l.hashKey[:])
 	if err != nil {
 		panic("store: blake2b: " + err.Error()) // only for a key over 64 bytes
 	}
 	h.Write([]byte{domain})
-	h.Write(id)
+	for _, p := range parts {
+		h.Write(p)
+	}
 	return h.Sum(make([]byte, 0, hashSize+16))
 }
 

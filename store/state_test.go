@@ -33,14 +33,14 @@ func TestShiftState(t *testing.T) {
 	check := func(l *store.Log) {
 		t.Helper()
 		for id, want := range map[string]time.Time{"old": before, "a": in1.Add(by), "b": in2.Add(by)} {
-			if _, at, ok, err := l.LastSeen([]byte(id)); err != nil || !ok || !at.Equal(want) {
+			if _, at, ok, err := l.LastSeen("", []byte(id)); err != nil || !ok || !at.Equal(want) {
 				t.Errorf("pass %s last seen %v %v %v, want %v", id, at, ok, err, want)
 			}
 		}
-		if n, err := l.HouseholdExits([]byte("house-a"), in1.Add(by)); err != nil || n != 1 {
+		if n, err := l.HouseholdExits("", []byte("house-a"), in1.Add(by)); err != nil || n != 1 {
 			t.Errorf("household a: %d exits since its moved exit, %v; want 1", n, err)
 		}
-		if n, err := l.HouseholdExits([]byte("house-old"), before.Add(time.Nanosecond)); err != nil || n != 0 {
+		if n, err := l.HouseholdExits("", []byte("house-old"), before.Add(time.Nanosecond)); err != nil || n != 0 {
 			t.Errorf("household old: %d exits after its unmoved exit, %v; want 0", n, err)
 		}
 	}
@@ -88,14 +88,14 @@ func TestShiftStateMovesEarlierUntrustedRuns(t *testing.T) {
 	}
 	seen := func(id string, want time.Time) {
 		t.Helper()
-		if _, at, ok, err := l.LastSeen([]byte(id)); err != nil || !ok || !at.Equal(want) {
+		if _, at, ok, err := l.LastSeen("", []byte(id)); err != nil || !ok || !at.Equal(want) {
 			t.Errorf("pass %s last seen %v %v %v, want %v", id, at, ok, err, want)
 		}
 	}
 	seen("trusted", t0)
 	seen("a", a.Add(by))
 	seen("b", b.Add(by))
-	if n, err := l.HouseholdExits([]byte("house-a"), a.Add(by)); err != nil || n != 1 {
+	if n, err := l.HouseholdExits("", []byte("house-a"), a.Add(by)); err != nil || n != 1 {
 		t.Errorf("household a: %d exits since its moved exit, %v; want 1", n, err)
 	}
 	l.Close() // the power goes before an event at trusted time

@@ -283,7 +283,7 @@ func TestLogKeepsStateForTheLongestWindow(t *testing.T) {
 	if err := events.RaiseTimeFloor(later); err != nil { // expires what is past the horizon
 		t.Fatal(err)
 	}
-	if n, err := events.HouseholdExits(house, later.Add(-p.Exit.QuotaWindow)); err != nil || n != 1 {
+	if n, err := events.HouseholdExits("", house, later.Add(-p.Exit.QuotaWindow)); err != nil || n != 1 {
 		t.Errorf("exits in the window: %d, %v; want the one of 8 days ago", n, err)
 	}
 }

@@ -21,10 +21,11 @@ type Log interface {
 	Pending(after uint64, limit int) ([]store.Sealed, error)
 	// Ack acknowledges every event through a sequence.
 	Ack(through uint64) error
-	// LastSeen returns the last allowed passage of a pass.
-	LastSeen(passID []byte) (scanner.Direction, time.Time, bool, error)
-	// HouseholdExits counts a household's allowed exits since a time.
-	HouseholdExits(household []byte, since time.Time) (int, error)
+	// LastSeen returns the last allowed passage of an issuer's pass.
+	LastSeen(issuer string, passID []byte) (scanner.Direction, time.Time, bool, error)
+	// HouseholdExits counts an issuer's household's allowed exits since
+	// a time.
+	HouseholdExits(issuer string, household []byte, since time.Time) (int, error)
 	// TimeFloor returns the time floor.
 	TimeFloor() time.Time
 	// RaiseTimeFloor raises the time floor.
@@ -138,13 +139,16 @@ func Event(i int, dir scanner.Direction, allow bool, at time.Duration) *scanner.
 		Direction:   dir,
 		Allow:       allow,
 		Reason:      scanner.ReasonOK,
-		Issuer:      "district-7",
+		Issuer:      Issuer,
 		PassID:      PassID(i),
 		Household:   HouseholdID(i % 7),
 		Holder:      fmt.Sprintf("HC %d-%d", i%7, i),
 		Class:       scanner.Resident,
 	}
 }
+
+// Issuer issues the contract's passes.
+const Issuer = "district-7"
 
 // PassID returns the contract's pass ID number i.
 func PassID(i int) []byte { return []byte(fmt.Sprintf("pass-id-%08d", i)) }
@@ -161,6 +165,7 @@ func RunLogContract(t *testing.T, open OpenFunc) {
 	t.Run("AckPastEnd", func(t *testing.T) { testAckPastEnd(t, open) })
 	t.Run("LastSeen", func(t *testing.T) { testLastSeen(t, open) })
 	t.Run("HouseholdExits", func(t *testing.T) { testHouseholdExits(t, open) })
+	t.Run("StatePerIssuer", func(t *testing.T) { testStatePerIssuer(t, open) })
 	t.Run("StateExpires", func(t *testing.T) { testExpiry(t, open) })
 	t.Run("TimeFloor", func(t *testing.T) { testTimeFloor(t, open) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, open) })
@@ -303,7 +308,7 @@ func testReopen(t *testing.T, open OpenFunc) {
 	for _, s := range p {
 		h.openEvent(s)
 	}
-	if dir, _, ok, err := h.log.LastSeen(PassID(9)); err != nil || !ok || dir != scanner.Exit {
+	if dir, _, ok, err := h.log.LastSeen(Issuer, PassID(9)); err != nil || !ok || dir != scanner.Exit {
 		t.Fatalf("after reopen LastSeen: %v %v %v", dir, ok, err)
 	}
 	if err := h.log.Ack(last); err != nil {
@@ -340,29 +345,60 @@ func testAckPastEnd(t *testing.T, open OpenFunc) {
 
 func testLastSeen(t *testing.T, open OpenFunc) {
 	h := newHarness(t, open)
-	if _, _, ok, err := h.log.LastSeen(PassID(1)); err != nil || ok {
+	if _, _, ok, err := h.log.LastSeen(Issuer, PassID(1)); err != nil || ok {
 		t.Fatalf("LastSeen of an unseen pass: ok=%v err=%v", ok, err)
 	}
 	h.append(Event(1, scanner.Entry, true, time.Minute))
-	dir, at, ok, err := h.log.LastSeen(PassID(1))
+	dir, at, ok, err := h.log.LastSeen(Issuer, PassID(1))
 	if err != nil || !ok || dir != scanner.Entry || !at.Equal(base.Add(time.Minute)) {
 		t.Fatalf("after entry: %v %v %v %v", dir, at, ok, err)
 	}
 	// A denied exit changes nothing: the holder did not pass.
 	h.append(Event(1, scanner.Exit, false, 2*time.Minute))
-	if dir, _, _, _ := h.log.LastSeen(PassID(1)); dir != scanner.Entry {
+	if dir, _, _, _ := h.log.LastSeen(Issuer, PassID(1)); dir != scanner.Entry {
 		t.Fatalf("denied exit changed the last direction to %v", dir)
 	}
 	h.append(Event(1, scanner.Exit, true, 3*time.Minute))
-	dir, at, ok, err = h.log.LastSeen(PassID(1))
+	dir, at, ok, err = h.log.LastSeen(Issuer, PassID(1))
 	if err != nil || !ok || dir != scanner.Exit || !at.Equal(base.Add(3*time.Minute)) {
 		t.Fatalf("after exit: %v %v %v %v", dir, at, ok, err)
 	}
-	if _, _, ok, _ := h.log.LastSeen(PassID(2)); ok {
+	if _, _, ok, _ := h.log.LastSeen(Issuer, PassID(2)); ok {
 		t.Fatal("another pass has state")
 	}
-	if _, _, ok, _ := h.log.LastSeen(nil); ok {
+	if _, _, ok, _ := h.log.LastSeen(Issuer, nil); ok {
 		t.Fatal("an empty pass ID has state")
+	}
+}
+
+// An ID is its issuer's own: another issuer's pass or household with the
+// same ID has state of its own, in the log and after a reopen.
+func testStatePerIssuer(t *testing.T, open OpenFunc) {
+	h := newHarness(t, open)
+	const other = "district-8"
+	h.append(Event(0, scanner.Exit, true, time.Hour))
+	ev := Event(0, scanner.Entry, true, 2*time.Hour) // same pass and household IDs
+	ev.Issuer = other
+	h.append(ev)
+	for round := range 2 {
+		if dir, _, ok, err := h.log.LastSeen(Issuer, PassID(0)); err != nil || !ok || dir != scanner.Exit {
+			t.Errorf("round %d: %s's pass: %v %v %v, want its exit", round, Issuer, dir, ok, err)
+		}
+		if dir, _, ok, err := h.log.LastSeen(other, PassID(0)); err != nil || !ok || dir != scanner.Entry {
+			t.Errorf("round %d: %s's pass: %v %v %v, want its entry", round, other, dir, ok, err)
+		}
+		// Issuer and ID are kept apart: "district-" and "7pass-id-…" are
+		// not "district-7" and "pass-id-…".
+		if _, _, ok, err := h.log.LastSeen(Issuer[:len(Issuer)-1], append([]byte(Issuer[len(Issuer)-1:]), PassID(0)...)); err != nil || ok {
+			t.Errorf("round %d: a third issuer's pass has state: %v %v", round, ok, err)
+		}
+		if n, err := h.log.HouseholdExits(Issuer, HouseholdID(0), base); err != nil || n != 1 {
+			t.Errorf("round %d: %s's household: %d exits, %v; want 1", round, Issuer, n, err)
+		}
+		if n, err := h.log.HouseholdExits(other, HouseholdID(0), base); err != nil || n != 0 {
+			t.Errorf("round %d: %s's household: %d exits, %v; want 0", round, other, n, err)
+		}
+		h.reopen()
 	}
 }
 
@@ -378,19 +414,19 @@ func testHouseholdExits(t *testing.T, open OpenFunc) {
 		since time.Duration
 		want  int
 	}{{0, 2}, {time.Hour, 2}, {time.Hour + 1, 1}, {2 * time.Hour, 1}, {3 * time.Hour, 0}} {
-		n, err := h.log.HouseholdExits(HouseholdID(0), base.Add(c.since))
+		n, err := h.log.HouseholdExits(Issuer, HouseholdID(0), base.Add(c.since))
 		if err != nil || n != c.want {
 			t.Errorf("HouseholdExits(0, base+%v) = %d, %v; want %d", c.since, n, err, c.want)
 		}
 	}
-	if n, err := h.log.HouseholdExits(HouseholdID(1), base); err != nil || n != 1 {
+	if n, err := h.log.HouseholdExits(Issuer, HouseholdID(1), base); err != nil || n != 1 {
 		t.Errorf("HouseholdExits(1) = %d, %v; want 1", n, err)
 	}
-	if n, err := h.log.HouseholdExits(HouseholdID(5), base); err != nil || n != 0 {
+	if n, err := h.log.HouseholdExits(Issuer, HouseholdID(5), base); err != nil || n != 0 {
 		t.Errorf("HouseholdExits(5) = %d, %v; want 0", n, err)
 	}
 	h.reopen()
-	if n, err := h.log.HouseholdExits(HouseholdID(0), base); err != nil || n != 2 {
+	if n, err := h.log.HouseholdExits(Issuer, HouseholdID(0), base); err != nil || n != 2 {
 		t.Errorf("after reopen, HouseholdExits(0) = %d, %v; want 2", n, err)
 	}
 }
@@ -399,31 +435,31 @@ func testExpiry(t *testing.T, open OpenFunc) {
 	h := newHarness(t, open)
 	h.append(Event(0, scanner.Exit, true, 0))
 	h.append(Event(7, scanner.Exit, true, time.Hour))
-	if n, _ := h.log.HouseholdExits(HouseholdID(0), base); n != 2 {
+	if n, _ := h.log.HouseholdExits(Issuer, HouseholdID(0), base); n != 2 {
 		t.Fatalf("HouseholdExits = %d, want 2", n)
 	}
 	// An event past the horizon of the first exit only.
 	h.append(Event(3, scanner.Entry, true, horizon+time.Minute))
-	if _, _, ok, _ := h.log.LastSeen(PassID(0)); ok {
+	if _, _, ok, _ := h.log.LastSeen(Issuer, PassID(0)); ok {
 		t.Error("pass state outlived the horizon")
 	}
-	if _, _, ok, _ := h.log.LastSeen(PassID(7)); !ok {
+	if _, _, ok, _ := h.log.LastSeen(Issuer, PassID(7)); !ok {
 		t.Error("pass state inside the horizon is gone")
 	}
-	if n, _ := h.log.HouseholdExits(HouseholdID(0), base.Add(-time.Hour)); n != 1 {
+	if n, _ := h.log.HouseholdExits(Issuer, HouseholdID(0), base.Add(-time.Hour)); n != 1 {
 		t.Errorf("HouseholdExits after expiry = %d, want 1", n)
 	}
 	// Raising the floor expires too, with no event.
 	if err := h.log.RaiseTimeFloor(base.Add(horizon + 2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, ok, _ := h.log.LastSeen(PassID(7)); ok {
+	if _, _, ok, _ := h.log.LastSeen(Issuer, PassID(7)); ok {
 		t.Error("pass state outlived the horizon after RaiseTimeFloor")
 	}
-	if n, _ := h.log.HouseholdExits(HouseholdID(0), time.Time{}); n != 0 {
+	if n, _ := h.log.HouseholdExits(Issuer, HouseholdID(0), time.Time{}); n != 0 {
 		t.Errorf("HouseholdExits after RaiseTimeFloor = %d, want 0", n)
 	}
-	if _, _, ok, _ := h.log.LastSeen(PassID(3)); !ok {
+	if _, _, ok, _ := h.log.LastSeen(Issuer, PassID(3)); !ok {
 		t.Error("recent pass state is gone")
 	}
 }
@@ -474,7 +510,7 @@ func testConcurrent(t *testing.T, open OpenFunc) {
 					return
 				}
 				seqs <- seq
-				if _, _, _, err := h.log.LastSeen(PassID(n)); err != nil {
+				if _, _, _, err := h.log.LastSeen(Issuer, PassID(n)); err != nil {
 					errs <- err
 				}
 				if _, err := h.log.Pending(0, 10); err != nil {
@@ -519,9 +555,9 @@ func testClosed(t *testing.T, open OpenFunc) {
 	_, err = l.Pending(0, 10)
 	check("Pending", err)
 	check("Ack", l.Ack(1))
-	_, _, _, err = l.LastSeen(PassID(0))
+	_, _, _, err = l.LastSeen(Issuer, PassID(0))
 	check("LastSeen", err)
-	_, err = l.HouseholdExits(HouseholdID(0), base)
+	_, err = l.HouseholdExits(Issuer, HouseholdID(0), base)
 	check("HouseholdExits", err)
 	check("RaiseTimeFloor", l.RaiseTimeFloor(base.Add(time.Hour)))
 	check("Close", l.Close())
