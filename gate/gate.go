@@ -57,6 +57,7 @@ type Outcome struct {
 	Decision  scanner.Decision
 	Logged    bool   // the event committed
 	Override  string // the operator's reason, for a manual override
+	Overrides uint64 // an override's: the sequence of the read it reverses (Gate.Override); 0: none
 }
 
 // Output is something a decision drives: a relay, a hook, a screen. Act
@@ -122,6 +123,8 @@ type Gate struct {
 	lastPrune time.Duration          // when (Clock.Mono) repeat last forgot old entries
 	emergency bool                   // the policy's emergency flag at the last read
 
+	last map[string]lastRead // by input: the last read decided there; guarded by decideMu
+
 	jumps []Jump // clock jumps whose state shift has yet to succeed; guarded by decideMu
 
 	Stats Stats
@@ -146,6 +149,21 @@ type sighting struct {
 	exit   bool // at an exit input
 	denied bool // its read was denied
 }
+
+// lastRead is the last read decided at an input: what an override there
+// reverses (Gate.Override).
+type lastRead struct {
+	at     time.Duration // Clock.Mono
+	text   [32]byte      // its debounce key
+	pass   *scanner.Pass // nil: no pass verified
+	status scanner.Colour
+	allow  bool
+	seq    uint64 // 0: not logged
+}
+
+// OverrideWindow is how long after a read an override at its input
+// reverses it (Gate.Override).
+const OverrideWindow = 2 * time.Minute
 
 type recentKey struct {
 	input string
@@ -270,8 +288,19 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 			return nil
 		}
 	}
-	o := g.commit(in, now, d, "", source, emergencyExit(policy, in))
+	o := g.commit(in, now, d, nil, source, emergencyExit(policy, in))
 	g.noteDenied(in.Name, textKey, !o.Decision.Allow)
+	if g.last == nil {
+		g.last = map[string]lastRead{}
+	}
+	last := lastRead{at: mono, text: textKey, allow: o.Decision.Allow, seq: o.Seq}
+	// Only a pass an issuer's key may sign is about anybody: a pass
+	// denied unknown_key (a key of another issuer, site or time) names
+	// IDs nobody vouched for.
+	if d.Pass != nil && d.Reason != scanner.ReasonUnknownKey {
+		last.pass, last.status = d.Pass, d.Status
+	}
+	g.last[in.Name] = last
 	return o
 }
 
@@ -345,6 +374,15 @@ func emergencyExit(p *scanner.Policy, in Input) bool {
 
 // Override logs and carries out a gatekeeper's manual decision at input
 // in, with their reason.
+//
+// When it reverses the decision on the last read at in, a pass whose
+// signature verified, logged at most OverrideWindow before, it is about
+// that pass: its event carries the pass and the read's sequence
+// (Event.Overrides), so the log says whose passage the gatekeeper decided.
+// Letting a denied holder through is then a passage like any other (for
+// anti-passback, and at an exit for the household's quota); keeping an
+// allowed holder back undoes the passage the read recorded (Log.Append).
+// A read is reversed once; any other override is about no pass.
 func (g *Gate) Override(ctx context.Context, in Input, allow bool, reason string) *Outcome {
 	d := scanner.Decision{Allow: allow, Reason: scanner.ReasonOverride, Flagged: true, Screen: scanner.ScreenRed, Text: "Manual override"}
 	if allow {
@@ -353,20 +391,38 @@ func (g *Gate) Override(ctx context.Context, in Input, allow bool, reason string
 	if reason == "" {
 		reason = "unspecified"
 	}
+	m := &manual{reason: reason}
 	g.decideMu.Lock()
-	o := g.commit(in, g.now(), d, reason, "override", emergencyExit(g.Policy(), in))
+	now := g.now()
+	last, ok := g.last[in.Name]
+	if ok && last.pass != nil && last.seq != 0 && last.allow != allow && g.Clock.Mono()-last.at <= OverrideWindow {
+		d.Pass, d.Status, m.overrides = last.pass, last.status, last.seq
+		delete(g.last, in.Name)
+	}
+	o := g.commit(in, now, d, m, "override", emergencyExit(g.Policy(), in))
+	if m.overrides != 0 {
+		// Its sighting is now of a read let through, or not.
+		g.noteDenied(in.Name, last.text, !o.Decision.Allow)
+	}
 	g.decideMu.Unlock()
 	g.act(ctx, o)
 	return o
 }
 
-// commit logs the decision and applies the log failure rule when it
-// cannot; emergency says every read here is to be let out (an exit in
-// emergency mode), which no log failure holds back. The caller holds
-// decideMu, and actuates after releasing it.
-func (g *Gate) commit(in Input, now scanner.Moment, d scanner.Decision, override, source string, emergency bool) *Outcome {
-	ev := g.event(in, now, &d, override)
-	o := &Outcome{Input: in.Name, Source: source, Site: g.Site, Direction: in.Direction, At: now, Decision: d, Override: override}
+// manual is what a gatekeeper's override adds to its decision.
+type manual struct {
+	reason    string
+	overrides uint64 // the sequence of the read it reverses; 0: none
+}
+
+// commit logs the decision (m: a gatekeeper's override; nil for a read)
+// and applies the log failure rule when it cannot; emergency says every
+// read here is to be let out (an exit in emergency mode), which no log
+// failure holds back. The caller holds decideMu, and actuates after
+// releasing it.
+func (g *Gate) commit(in Input, now scanner.Moment, d scanner.Decision, m *manual, source string, emergency bool) *Outcome {
+	ev := g.event(in, now, &d, m)
+	o := &Outcome{Input: in.Name, Source: source, Site: g.Site, Direction: in.Direction, At: now, Decision: d, Override: ev.Override, Overrides: ev.Overrides}
 	// While the state of a clock jump is not moved, nothing is committed:
 	// a commit at the new time would expire that state with the old floor.
 	var seq uint64
@@ -396,12 +452,14 @@ func (g *Gate) commit(in Input, now scanner.Moment, d scanner.Decision, override
 	return o
 }
 
-func (g *Gate) event(in Input, now scanner.Moment, d *scanner.Decision, override string) *scanner.Event {
+func (g *Gate) event(in Input, now scanner.Moment, d *scanner.Decision, m *manual) *scanner.Event {
 	ev := &scanner.Event{
 		BootID: g.Clock.BootID(), Mono: g.Clock.Mono(), Wall: now.Wall.UnixNano(), WallTrusted: now.Trusted,
 		Site: g.Site, Direction: in.Direction, Input: in.Name,
 		Allow: d.Allow, Reason: d.Reason, Status: d.Status, Flagged: d.Flagged, Detail: d.Detail,
-		Override: override,
+	}
+	if m != nil {
+		ev.Override, ev.Overrides = m.reason, m.overrides
 	}
 	if p := d.Pass; p != nil {
 		ev.Issuer, ev.PassID, ev.Household, ev.Holder, ev.Class = p.Issuer, p.ID, p.Household, p.Holder, p.Class

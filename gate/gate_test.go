@@ -141,6 +141,13 @@ func (r *rig) restart(synced bool, build time.Time) {
 		Outputs: old.Outputs, Trust: old.Trust, Policy: old.Policy}
 }
 
+// setEmergency switches the policy's emergency mode.
+func (r *rig) setEmergency(on bool) {
+	r.mu.Lock()
+	r.policy.Emergency = on
+	r.mu.Unlock()
+}
+
 func (r *rig) now() time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -198,13 +205,19 @@ func (p probe) Act(_ context.Context, o *gate.Outcome) error {
 
 type passOpt func(*scanner.Pass)
 
-func (r *rig) issue(id string, opts ...passOpt) string {
+func (r *rig) issue(id string, opts ...passOpt) string { return r.issueWith(nil, id, opts...) }
+
+// issueWith signs with key, or (nil) with the key of the pass's issuer.
+func (r *rig) issueWith(key ed25519.PrivateKey, id string, opts ...passOpt) string {
 	p := &scanner.Pass{Issuer: "compound-7", ID: []byte("pass-" + id + "-0123456"), IssuedAt: t0, NotBefore: t0,
 		Expiry: t0.Add(30 * 24 * time.Hour), Household: []byte("house-1"), Holder: "A.B. 1-1", Sites: []string{"north-gate"}}
 	for _, o := range opts {
 		o(p)
 	}
-	text, err := scanner.IssuePass(p, issuers[p.Issuer])
+	if key == nil {
+		key = issuers[p.Issuer]
+	}
+	text, err := scanner.IssuePass(p, key)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -481,15 +494,11 @@ func TestStatePerIssuer(t *testing.T) {
 func TestEmergencyExitsDoNotCount(t *testing.T) {
 	r := newRig(t, func(p *scanner.Policy) { p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour })
 	a, b := r.issue("a"), r.issue("b") // same household
-	r.mu.Lock()
-	r.policy.Emergency = true
-	r.mu.Unlock()
+	r.setEmergency(true)
 	r.expect(r.read(exit, a), true, scanner.ReasonOK) // allowed by the rules: counted
 	r.advance(time.Hour)
 	r.expect(r.read(exit, b), true, scanner.ReasonEmergency) // over the quota: let out, not counted
-	r.mu.Lock()
-	r.policy.Emergency = false
-	r.mu.Unlock()
+	r.setEmergency(false)
 	r.advance(time.Minute)
 	r.expect(r.read(entry, b), true, scanner.ReasonOK)
 	r.advance(47 * time.Hour) // a's exit is out of the window; b's would not be
@@ -571,6 +580,95 @@ func TestOverride(t *testing.T) {
 	if ev.Override != "delivery, known driver" || ev.Reason != scanner.ReasonOverride || ev.Input != "cam-in" {
 		t.Errorf("event %+v", ev)
 	}
+}
+
+// An override right after a read, that reverses its decision, is about
+// that read's pass: its event names the pass and the read, and the gate
+// state follows what the gatekeeper decided.
+func TestOverrideReversesTheLastRead(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) {
+		p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour
+		p.Entry.AntiPassback = scanner.PassbackHard
+	})
+	house := func(h string) passOpt { return func(p *scanner.Pass) { p.Household = []byte(h) } }
+	override := func(in gate.Input, allow bool, wantOf *gate.Outcome) *gate.Outcome {
+		t.Helper()
+		o := r.g.Override(context.Background(), in, allow, "seen by the gatekeeper")
+		if !o.Logged || o.Decision.Allow != allow || o.Decision.Reason != scanner.ReasonOverride {
+			t.Fatalf("override: %+v", o)
+		}
+		pending, err := r.log.Pending(o.Seq-1, 1)
+		if err != nil || len(pending) != 1 {
+			t.Fatalf("override's event: %v %v", pending, err)
+		}
+		ev := openEvent(t, r.hub, pending[0])
+		switch {
+		case wantOf == nil && (o.Overrides != 0 || o.Decision.Pass != nil || ev.Overrides != 0 || ev.PassID != nil):
+			t.Fatalf("override tied to a read: outcome %d, event %d %q", o.Overrides, ev.Overrides, ev.PassID)
+		case wantOf != nil && (o.Overrides != wantOf.Seq || ev.Overrides != wantOf.Seq ||
+			!bytes.Equal(ev.PassID, wantOf.Decision.Pass.ID) || !bytes.Equal(ev.Household, wantOf.Decision.Pass.Household) || ev.Issuer != wantOf.Decision.Pass.Issuer):
+			t.Fatalf("override of read %d: outcome %d, event %d %q %q", wantOf.Seq, o.Overrides, ev.Overrides, ev.PassID, ev.Household)
+		}
+		return o
+	}
+	exits := func(h string) int {
+		t.Helper()
+		n, err := r.log.HouseholdExits("compound-7", []byte(h), r.now().Add(-48*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	// Kept back at the exit: the household's exit is not used, and the
+	// holder is still inside.
+	a, b := r.issue("a", house("h1")), r.issue("b", house("h1"))
+	read := r.read(exit, a)
+	r.expect(read, true, scanner.ReasonOK)
+	r.advance(30 * time.Second)
+	override(exit, false, read)
+	if n := exits("h1"); n != 0 {
+		t.Errorf("household h1: %d exits after the only one was kept back", n)
+	}
+	r.expect(r.read(exit, b), true, scanner.ReasonOK)
+	r.advance(time.Minute)
+	r.expect(r.read(entry, a), false, scanner.ReasonAntiPassback) // a never left
+
+	// Let through at the exit: a passage like any other.
+	c, d := r.issue("c", house("h2")), r.issue("d", house("h2"))
+	r.expect(r.read(exit, c), true, scanner.ReasonOK)
+	read = r.read(exit, d)
+	r.expect(read, false, scanner.ReasonQuota)
+	override(exit, true, read)
+	if n := exits("h2"); n != 2 {
+		t.Errorf("household h2: %d exits, want 2 (one let through by the gatekeeper)", n)
+	}
+	r.advance(time.Minute)
+	r.expect(r.read(entry, d), true, scanner.ReasonOK) // d is outside now
+	r.advance(time.Minute)
+	r.expect(r.read(entry, d), false, scanner.ReasonAntiPassback)
+
+	// A read is reversed once; the second override is about nobody.
+	read = r.read(entry, c)
+	r.expect(read, true, scanner.ReasonOK)
+	override(entry, false, read)
+	override(entry, false, nil)
+
+	// Not once the window is past, not when it agrees with the read, not
+	// for a read of another input.
+	e := r.issue("e", house("h3"))
+	r.advance(time.Minute)
+	r.expect(r.read(entry, e), true, scanner.ReasonOK)
+	override(entry, true, nil)
+	override(exit, false, nil)
+	r.advance(gate.OverrideWindow + time.Second)
+	override(entry, false, nil)
+
+	// Not for a pass its key may not sign: its IDs are nobody's word.
+	forged := r.issueWith(issuer, "g", house("h3"), func(p *scanner.Pass) { p.Issuer = "compound-9" })
+	r.advance(time.Minute)
+	r.expect(r.read(exit, forged), false, scanner.ReasonUnknownKey)
+	override(exit, true, nil)
 }
 
 func TestLogFull(t *testing.T) {
@@ -817,14 +915,43 @@ func TestEmergencyOnDuringDebounce(t *testing.T) {
 	if o := r.read(exit, b); o != nil {
 		t.Fatalf("the same read again, before the switch: %+v", o.Decision)
 	}
-	r.mu.Lock()
-	r.policy.Emergency = true
-	r.mu.Unlock()
+	r.setEmergency(true)
 	r.advance(500 * time.Millisecond)
 	r.expect(r.read(exit, b), true, scanner.ReasonEmergency)
 	if o := r.read(entry, c); o != nil {
 		t.Errorf("the entry's sighting forgotten too: %+v", o.Decision)
 	}
+}
+
+// A holder the gatekeeper kept back at an exit the read opened is one
+// denied there: emergency mode coming on, the code still in view, lets
+// them out. One the gatekeeper let through is one let out: a second read
+// would count twice against the quota.
+func TestEmergencyOnAfterOverride(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) { p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour })
+	a, b := r.issue("a"), r.issue("b") // one household
+	r.expect(r.read(exit, a), true, scanner.ReasonOK)
+	r.g.Override(context.Background(), exit, false, "not the holder in the photo")
+	exit2 := gate.Input{Name: "cam-out-2", Direction: scanner.Exit}
+	r.advance(time.Minute)
+	r.expect(r.g.Handle(context.Background(), exit2, scanner.Read{Frame: r.frame(b, 640, 480)}), true, scanner.ReasonOK)
+	r.advance(time.Minute)
+	r.expect(r.read(exit, a), false, scanner.ReasonQuota)
+	r.g.Override(context.Background(), exit, true, "medical appointment")
+	r.advance(500 * time.Millisecond)
+	r.setEmergency(true)
+	if o := r.read(exit, a); o != nil {
+		t.Fatalf("let through by the gatekeeper, then read again: %+v", o.Decision)
+	}
+	// And the other way round.
+	c := r.issue("c", func(p *scanner.Pass) { p.Household = []byte("house-9") })
+	r.setEmergency(false)
+	r.advance(time.Minute)
+	r.expect(r.read(exit, c), true, scanner.ReasonOK)
+	r.g.Override(context.Background(), exit, false, "not the holder in the photo")
+	r.advance(500 * time.Millisecond)
+	r.setEmergency(true)
+	r.expect(r.read(exit, c), true, scanner.ReasonOK)
 }
 
 // A holder let out a moment before emergency mode comes on, the code
@@ -835,15 +962,11 @@ func TestEmergencyOnKeepsAnAllowedExitOneRead(t *testing.T) {
 	a, b := r.issue("a"), r.issue("b") // one household, two exits in 48 h
 	r.expect(r.read(exit, a), true, scanner.ReasonOK)
 	r.advance(500 * time.Millisecond)
-	r.mu.Lock()
-	r.policy.Emergency = true
-	r.mu.Unlock()
+	r.setEmergency(true)
 	if o := r.read(exit, a); o != nil {
 		t.Errorf("a's one passage decided again after emergency on: %+v", o.Decision)
 	}
-	r.mu.Lock()
-	r.policy.Emergency = false
-	r.mu.Unlock()
+	r.setEmergency(false)
 	r.advance(time.Hour)
 	r.expect(r.read(exit, b), true, scanner.ReasonOK)
 }

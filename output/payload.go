@@ -23,6 +23,7 @@ type Payload struct {
 	Flagged   bool      `json:"flagged"`
 	Logged    bool      `json:"logged"`
 	Override  bool      `json:"override,omitempty"`
+	Overrides uint64    `json:"overrides,omitempty"` // an override's: the sequence of the read it reverses
 }
 
 // NewPayload makes the payload of an outcome.
@@ -31,6 +32,7 @@ func NewPayload(o *gate.Outcome) Payload {
 		Seq: o.Seq, Time: o.At.Wall.UTC(), Trusted: o.At.Trusted, Site: o.Site, Input: o.Input, Source: o.Source,
 		Direction: o.Direction.String(), Allow: o.Decision.Allow, Reason: string(o.Decision.Reason),
 		Colour: o.Decision.Screen, Flagged: o.Decision.Flagged, Logged: o.Logged, Override: o.Override != "",
+		Overrides: o.Overrides,
 	}
 	if o.Decision.Pass != nil {
 		p.Status = o.Decision.Status.String()

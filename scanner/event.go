@@ -37,7 +37,8 @@ type Event struct {
 	Holder    string `cbor:"17,keyasint,omitempty"`
 	Class     Class  `cbor:"18,keyasint,omitempty"`
 
-	Override string `cbor:"19,keyasint,omitempty"` // the operator's reason, for a manual override
+	Override  string `cbor:"19,keyasint,omitempty"` // the operator's reason, for a manual override
+	Overrides uint64 `cbor:"20,keyasint,omitempty"` // an override's: the sequence of the read whose decision it reverses
 }
 
 // WallTime returns Wall as a time.Time.

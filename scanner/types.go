@@ -115,6 +115,14 @@ func ParseDirection(s string) (Direction, error) {
 // MarshalText implements encoding.TextMarshaler.
 func (d Direction) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
+// Opposite returns the other direction.
+func (d Direction) Opposite() Direction {
+	if d == Entry {
+		return Exit
+	}
+	return Entry
+}
+
 // UnmarshalText implements encoding.TextUnmarshaler.
 func (d *Direction) UnmarshalText(b []byte) error {
 	v, err := ParseDirection(string(b))

@@ -99,6 +99,19 @@ func addExit(tx *bolt.Tx, h []byte, wall int64, seq uint64) error {
 	return tx.Bucket(bucketExitExp).Put(e, nil)
 }
 
+// removeExit deletes the exit of the household hashed to h that the event
+// with sequence seq recorded, if it has one.
+func removeExit(tx *bolt.Tx, h []byte, seq uint64) error {
+	c := tx.Bucket(bucketExits).Cursor()
+	for k, _ := c.Seek(h); k != nil && bytes.HasPrefix(k, h); k, _ = c.Next() {
+		if len(k) == hashSize+16 && binary.BigEndian.Uint64(k[hashSize+8:]) == seq {
+			e := make([]byte, 0, len(k))
+			return dropExit(tx, append(append(append(e, k[hashSize:hashSize+8]...), h...), k[hashSize+8:]...))
+		}
+	}
+	return nil
+}
+
 // expireState deletes gate state older than cutoff (Unix ns), at most limit
 // entries of each kind, and returns how many it deleted. Bounding the work
 // keeps an append after a long quiet spell as fast as any other.

@@ -166,6 +166,7 @@ func RunLogContract(t *testing.T, open OpenFunc) {
 	t.Run("LastSeen", func(t *testing.T) { testLastSeen(t, open) })
 	t.Run("HouseholdExits", func(t *testing.T) { testHouseholdExits(t, open) })
 	t.Run("StatePerIssuer", func(t *testing.T) { testStatePerIssuer(t, open) })
+	t.Run("OverrideUndoesPassage", func(t *testing.T) { testOverrideUndoesPassage(t, open) })
 	t.Run("StateExpires", func(t *testing.T) { testExpiry(t, open) })
 	t.Run("TimeFloor", func(t *testing.T) { testTimeFloor(t, open) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, open) })
@@ -399,6 +400,37 @@ func testStatePerIssuer(t *testing.T, open OpenFunc) {
 			t.Errorf("round %d: %s's household: %d exits, %v; want 0", round, other, n, err)
 		}
 		h.reopen()
+	}
+}
+
+// An override that keeps back a holder an allowed read let through
+// (denied, Overrides naming that read) undoes the read's passage: the
+// pass is on the side it was on, the household's exit is not counted. An
+// override that lets a holder through counts as a passage.
+func testOverrideUndoesPassage(t *testing.T, open OpenFunc) {
+	h := newHarness(t, open)
+	h.append(Event(7, scanner.Exit, true, time.Hour))
+	seq := h.append(Event(0, scanner.Exit, true, 2*time.Hour)) // household 0, as pass 7
+	undo := Event(0, scanner.Exit, false, 2*time.Hour+time.Minute)
+	undo.Reason, undo.Override, undo.Overrides = scanner.ReasonOverride, "not the holder", seq
+	h.append(undo)
+	for round := range 2 {
+		if n, err := h.log.HouseholdExits(Issuer, HouseholdID(0), base); err != nil || n != 1 {
+			t.Errorf("round %d: household 0: %d exits, %v; want pass 7's alone", round, n, err)
+		}
+		if dir, _, ok, err := h.log.LastSeen(Issuer, PassID(0)); err != nil || !ok || dir != scanner.Entry {
+			t.Errorf("round %d: pass 0 kept back at the exit: %v %v %v, want inside (entry)", round, dir, ok, err)
+		}
+		h.reopen()
+	}
+	let := Event(0, scanner.Exit, true, 3*time.Hour)
+	let.Reason, let.Override, let.Overrides = scanner.ReasonOverride, "medical appointment", seq+1
+	h.append(let)
+	if n, err := h.log.HouseholdExits(Issuer, HouseholdID(0), base); err != nil || n != 2 {
+		t.Errorf("household 0 after an override let pass 0 out: %d exits, %v; want 2", n, err)
+	}
+	if dir, _, _, err := h.log.LastSeen(Issuer, PassID(0)); err != nil || dir != scanner.Exit {
+		t.Errorf("pass 0 let out: %v, %v", dir, err)
 	}
 }
 
