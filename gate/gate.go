@@ -293,14 +293,7 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	if g.last == nil {
 		g.last = map[string]lastRead{}
 	}
-	last := lastRead{at: mono, text: textKey, allow: o.Decision.Allow, seq: o.Seq}
-	// Only a pass an issuer's key may sign is about anybody: a pass
-	// denied unknown_key (a key of another issuer, site or time) names
-	// IDs nobody vouched for.
-	if d.Pass != nil && d.Reason != scanner.ReasonUnknownKey {
-		last.pass, last.status = d.Pass, d.Status
-	}
-	g.last[in.Name] = last
+	g.last[in.Name] = lastRead{at: mono, text: textKey, pass: d.Pass, status: d.Status, allow: o.Decision.Allow, seq: o.Seq}
 	return o
 }
 

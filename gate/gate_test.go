@@ -489,6 +489,20 @@ func TestStatePerIssuer(t *testing.T) {
 	r.expect(r.read(entry, a9), false, scanner.ReasonAntiPassback)
 }
 
+// A trusted issuer's key that signs a pass naming another issuer moves
+// nobody's state, even when emergency mode lets its holder out: the
+// other issuer's holder with that pass ID is not taken as gone out.
+func TestForeignSignerWritesNoState(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) { p.Exit.AntiPassback = scanner.PassbackHard })
+	nine := func(p *scanner.Pass) { p.Issuer = "compound-9" }
+	genuine, forged := r.issue("v", nine), r.issueWith(issuer, "v", nine) // compound-7's key, compound-9's pass ID
+	r.setEmergency(true)
+	r.expect(r.read(exit, forged), true, scanner.ReasonEmergency)
+	r.setEmergency(false)
+	r.advance(time.Minute)
+	r.expect(r.read(exit, genuine), true, scanner.ReasonOK)
+}
+
 // An evacuation does not use up the households' quota: exits that only
 // emergency mode let through are not counted.
 func TestEmergencyExitsDoNotCount(t *testing.T) {

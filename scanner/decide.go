@@ -49,7 +49,8 @@ type Decision struct {
 	Text    string // what the gatekeeper reads: plain words
 
 	// The verified pass and its effective colour; Pass is nil when the
-	// read did not get as far as a verified pass.
+	// read did not get as far as a pass verified with a key that may sign
+	// it (its issuer's, valid when it was issued).
 	Pass   *Pass
 	Status Colour
 }
@@ -107,11 +108,14 @@ func decide(text string, t *Trust, p *Policy, local Local, g Gate, now Moment) D
 		d.Reason, d.Detail = r, detail
 		return d
 	}
+	// A key that may not sign this pass vouches for none of its claims:
+	// the decision carries no pass, so that nothing (an event, the gate
+	// state, even in emergency mode; an override) acts on its IDs.
 	if k.Issuer != "" && k.Issuer != pass.Issuer {
-		return denyWith(ReasonUnknownKey, "key does not sign for this issuer")
+		return deny(ReasonUnknownKey, "key does not sign for this issuer")
 	}
 	if !k.validAt(pass.IssuedAt) {
-		return denyWith(ReasonUnknownKey, "key not valid when the pass was issued")
+		return deny(ReasonUnknownKey, "key not valid when the pass was issued")
 	}
 	if !k.servesSite(g.Site) {
 		return denyWith(ReasonWrongSite, "key does not serve this site")

@@ -450,3 +450,37 @@ func runVector(t *testing.T, v *vector) {
 
 // vectorSigs is the signature cache every vector's decision goes through.
 var vectorSigs = NewSigCache(1024)
+
+// A pass signed by a trusted key that may not sign it (another issuer's,
+// or not valid when it was issued) vouches for none of its claims: the
+// decision carries no pass, in emergency mode at an exit too, where it is
+// let out. Nothing downstream (the event, the gate state, an override)
+// can act on its IDs.
+func TestUnauthorisedSignerGivesNoPass(t *testing.T) {
+	ks := &KeySet{Version: 1, IssuedAt: vecT0.Add(-time.Hour).Unix(), Keys: []Key{keyEntry(vecIssuer, RolePassIssuer, "compound-7")}}
+	late := keyEntry(vecOther, RolePassIssuer, "compound-9")
+	late.NotBefore = vecT0.Add(24 * time.Hour).Unix()
+	ks.Keys = append(ks.Keys, late)
+	raw, err := SignKeySet(ks, vecRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust, err := NewTrust(pub(vecRoot)).WithKeySet(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emergency := DefaultPolicy("north-gate")
+	emergency.Emergency = true
+	now := Moment{Wall: vecT0.Add(2 * time.Hour), Trusted: true}
+	for name, text := range map[string]string{
+		"another issuer's key": mustIssue(t, vecPass(func(p *Pass) { p.Issuer = "compound-9" }), vecIssuer),
+		"a key not yet valid":  mustIssue(t, vecPass(func(p *Pass) { p.Issuer = "compound-9" }), vecOther),
+	} {
+		if d := Decide(text, trust, nil, nil, Gate{Site: "north-gate", Direction: Entry}, now); d.Allow || d.Reason != ReasonUnknownKey || d.Pass != nil {
+			t.Errorf("%s: allow %v, %s, pass %v; want unknown_key and no pass", name, d.Allow, d.Reason, d.Pass != nil)
+		}
+		if d := Decide(text, trust, emergency, nil, Gate{Site: "north-gate", Direction: Exit}, now); !d.Allow || d.Reason != ReasonEmergency || d.Pass != nil {
+			t.Errorf("%s, emergency exit: allow %v, %s, pass %v; want let out with no pass", name, d.Allow, d.Reason, d.Pass != nil)
+		}
+	}
+}
