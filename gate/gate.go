@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"image"
 	"io"
 	"log/slog"
@@ -368,15 +369,18 @@ func emergencyExit(p *scanner.Policy, in Input) bool {
 // Override logs and carries out a gatekeeper's manual decision at input
 // in, with their reason.
 //
-// When it reverses the decision on the last read at in, a pass whose
-// signature verified, logged at most OverrideWindow before, it is about
-// that pass: its event carries the pass and the read's sequence
-// (Event.Overrides), so the log says whose passage the gatekeeper decided.
-// Letting a denied holder through is then a passage like any other (for
-// anti-passback, and at an exit for the household's quota); keeping an
-// allowed holder back undoes the passage the read recorded (Log.Append).
-// A read is reversed once; any other override is about no pass.
-func (g *Gate) Override(ctx context.Context, in Input, allow bool, reason string) *Outcome {
+// With read 0 it is about nobody: it opens or keeps shut, and its event
+// names no pass. With read the sequence of a read, it reverses that read's
+// decision, and is about its pass: its event carries the pass and the
+// read's sequence (Event.Overrides), so the log says whose passage the
+// gatekeeper decided. Letting a denied holder through is then a passage
+// like any other (for anti-passback, and at an exit for the household's
+// quota); keeping an allowed holder back undoes the passage the read
+// recorded (store.Log.Append). The read must be the last decided at in, at
+// most OverrideWindow ago, of a pass verified with a key that may sign it,
+// and decided the other way; a read is reversed once. Otherwise Override
+// does nothing and returns an error that says why.
+func (g *Gate) Override(ctx context.Context, in Input, allow bool, reason string, read uint64) (*Outcome, error) {
 	d := scanner.Decision{Allow: allow, Reason: scanner.ReasonOverride, Flagged: true, Screen: scanner.ScreenRed, Text: "Manual override"}
 	if allow {
 		d.Screen = scanner.ScreenYellow
@@ -386,20 +390,41 @@ func (g *Gate) Override(ctx context.Context, in Input, allow bool, reason string
 	}
 	m := &manual{reason: reason}
 	g.decideMu.Lock()
-	now := g.now()
 	last, ok := g.last[in.Name]
-	if ok && last.pass != nil && last.seq != 0 && last.allow != allow && g.Clock.Mono()-last.at <= OverrideWindow {
+	if read != 0 {
+		if err := g.reversible(in, last, ok, read, allow); err != nil {
+			g.decideMu.Unlock()
+			return nil, err
+		}
 		d.Pass, d.Status, m.overrides = last.pass, last.status, last.seq
 		delete(g.last, in.Name)
 	}
-	o := g.commit(in, now, d, m, "override", emergencyExit(g.Policy(), in))
+	o := g.commit(in, g.now(), d, m, "override", emergencyExit(g.Policy(), in))
 	if m.overrides != 0 {
 		// Its sighting is now of a read let through, or not.
 		g.noteDenied(in.Name, last.text, !o.Decision.Allow)
 	}
 	g.decideMu.Unlock()
 	g.act(ctx, o)
-	return o
+	return o, nil
+}
+
+// reversible says why an override allow (or not) at in cannot reverse
+// read, given the last read there (ok: there is one); nil when it can.
+// The caller holds decideMu.
+func (g *Gate) reversible(in Input, last lastRead, ok bool, read uint64, allow bool) error {
+	verb := map[bool]string{true: "let through", false: "kept back"}
+	switch {
+	case !ok || last.seq != read:
+		return fmt.Errorf("read %d is not the last read at %s, or was reversed already", read, in.Name)
+	case g.Clock.Mono()-last.at > OverrideWindow:
+		return fmt.Errorf("read %d was more than %v ago", read, OverrideWindow)
+	case last.pass == nil:
+		return fmt.Errorf("read %d holds no pass verified with a key that may sign it", read)
+	case last.allow == allow:
+		return fmt.Errorf("read %d was %s already", read, verb[allow])
+	}
+	return nil
 }
 
 // manual is what a gatekeeper's override adds to its decision.

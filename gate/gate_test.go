@@ -581,8 +581,8 @@ func TestFallbackAllowIsFlagged(t *testing.T) {
 
 func TestOverride(t *testing.T) {
 	r := newRig(t, nil)
-	o := r.g.Override(context.Background(), entry, true, "delivery, known driver")
-	if o == nil || !o.Logged || !o.Decision.Allow || o.Decision.Reason != scanner.ReasonOverride {
+	o, err := r.g.Override(context.Background(), entry, true, "delivery, known driver", 0)
+	if err != nil || o == nil || !o.Logged || !o.Decision.Allow || o.Decision.Reason != scanner.ReasonOverride {
 		t.Fatalf("override: %+v", o)
 	}
 	// The sealed event carries the reason; the hub can open it.
@@ -596,20 +596,26 @@ func TestOverride(t *testing.T) {
 	}
 }
 
-// An override right after a read, that reverses its decision, is about
-// that read's pass: its event names the pass and the read, and the gate
-// state follows what the gatekeeper decided.
-func TestOverrideReversesTheLastRead(t *testing.T) {
+// An override that names a read (its seq), the input's last, reverses
+// its decision and is about that read's pass: its event names the pass
+// and the read, and the gate state follows what the gatekeeper decided.
+// One that names no read is about nobody, however soon after a read; one
+// that names a read it cannot reverse does nothing and says why.
+func TestOverrideReversesARead(t *testing.T) {
 	r := newRig(t, func(p *scanner.Policy) {
 		p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour
 		p.Entry.AntiPassback = scanner.PassbackHard
 	})
 	house := func(h string) passOpt { return func(p *scanner.Pass) { p.Household = []byte(h) } }
-	override := func(in gate.Input, allow bool, wantOf *gate.Outcome) *gate.Outcome {
+	override := func(in gate.Input, allow bool, of *gate.Outcome) {
 		t.Helper()
-		o := r.g.Override(context.Background(), in, allow, "seen by the gatekeeper")
-		if !o.Logged || o.Decision.Allow != allow || o.Decision.Reason != scanner.ReasonOverride {
-			t.Fatalf("override: %+v", o)
+		var read uint64
+		if of != nil {
+			read = of.Seq
+		}
+		o, err := r.g.Override(context.Background(), in, allow, "seen by the gatekeeper", read)
+		if err != nil || !o.Logged || o.Decision.Allow != allow || o.Decision.Reason != scanner.ReasonOverride {
+			t.Fatalf("override: %+v, %v", o, err)
 		}
 		pending, err := r.log.Pending(o.Seq-1, 1)
 		if err != nil || len(pending) != 1 {
@@ -617,13 +623,23 @@ func TestOverrideReversesTheLastRead(t *testing.T) {
 		}
 		ev := openEvent(t, r.hub, pending[0])
 		switch {
-		case wantOf == nil && (o.Overrides != 0 || o.Decision.Pass != nil || ev.Overrides != 0 || ev.PassID != nil):
-			t.Fatalf("override tied to a read: outcome %d, event %d %q", o.Overrides, ev.Overrides, ev.PassID)
-		case wantOf != nil && (o.Overrides != wantOf.Seq || ev.Overrides != wantOf.Seq ||
-			!bytes.Equal(ev.PassID, wantOf.Decision.Pass.ID) || !bytes.Equal(ev.Household, wantOf.Decision.Pass.Household) || ev.Issuer != wantOf.Decision.Pass.Issuer):
-			t.Fatalf("override of read %d: outcome %d, event %d %q %q", wantOf.Seq, o.Overrides, ev.Overrides, ev.PassID, ev.Household)
+		case of == nil && (o.Overrides != 0 || o.Decision.Pass != nil || ev.Overrides != 0 || ev.PassID != nil):
+			t.Fatalf("override about a pass: outcome %d, event %d %q", o.Overrides, ev.Overrides, ev.PassID)
+		case of != nil && (o.Overrides != of.Seq || ev.Overrides != of.Seq ||
+			!bytes.Equal(ev.PassID, of.Decision.Pass.ID) || !bytes.Equal(ev.Household, of.Decision.Pass.Household) || ev.Issuer != of.Decision.Pass.Issuer):
+			t.Fatalf("override of read %d: outcome %d, event %d %q %q", of.Seq, o.Overrides, ev.Overrides, ev.PassID, ev.Household)
 		}
-		return o
+	}
+	refused := func(in gate.Input, allow bool, read uint64, why string) {
+		t.Helper()
+		before, _ := r.log.Stats()
+		o, err := r.g.Override(context.Background(), in, allow, "seen by the gatekeeper", read)
+		if err == nil || !strings.Contains(err.Error(), why) || o != nil {
+			t.Fatalf("override of read %d: %+v, %v; want refused: %s", read, o, err, why)
+		}
+		if after, _ := r.log.Stats(); after.NextSeq != before.NextSeq {
+			t.Fatalf("a refused override logged %d events", after.NextSeq-before.NextSeq)
+		}
 	}
 	exits := func(h string) int {
 		t.Helper()
@@ -662,27 +678,38 @@ func TestOverrideReversesTheLastRead(t *testing.T) {
 	r.advance(time.Minute)
 	r.expect(r.read(entry, d), false, scanner.ReasonAntiPassback)
 
-	// A read is reversed once; the second override is about nobody.
+	// Naming no read, a moment after one (a visitor with no pass turned
+	// away): about nobody; the holder who went out is still out.
+	e := r.issue("e", house("h3"))
+	r.expect(r.read(exit, e), true, scanner.ReasonOK)
+	r.advance(30 * time.Second)
+	override(exit, false, nil)
+	if n := exits("h3"); n != 1 {
+		t.Errorf("household h3: %d exits, want e's", n)
+	}
+
+	// What cannot be reversed.
 	read = r.read(entry, c)
 	r.expect(read, true, scanner.ReasonOK)
+	refused(entry, true, read.Seq, "let through already")
+	refused(exit, false, read.Seq, "not the last read at cam-out")
+	refused(entry, false, read.Seq+100, "not the last read at cam-in")
 	override(entry, false, read)
-	override(entry, false, nil)
-
-	// Not once the window is past, not when it agrees with the read, not
-	// for a read of another input.
-	e := r.issue("e", house("h3"))
+	refused(entry, false, read.Seq, "reversed already")
+	f := r.issue("f", house("h4"))
 	r.advance(time.Minute)
-	r.expect(r.read(entry, e), true, scanner.ReasonOK)
-	override(entry, true, nil)
-	override(exit, false, nil)
+	read = r.read(entry, f)
 	r.advance(gate.OverrideWindow + time.Second)
-	override(entry, false, nil)
-
-	// Not for a pass its key may not sign: its IDs are nobody's word.
-	forged := r.issueWith(issuer, "g", house("h3"), func(p *scanner.Pass) { p.Issuer = "compound-9" })
+	refused(entry, false, read.Seq, "more than 2m0s ago")
+	// A pass its key may not sign: its IDs are nobody's word. And no pass.
+	forged := r.issueWith(issuer, "g", house("h4"), func(p *scanner.Pass) { p.Issuer = "compound-9" })
+	read = r.read(exit, forged)
+	r.expect(read, false, scanner.ReasonUnknownKey)
+	refused(exit, true, read.Seq, "holds no pass")
 	r.advance(time.Minute)
-	r.expect(r.read(exit, forged), false, scanner.ReasonUnknownKey)
-	override(exit, true, nil)
+	read = r.g.Handle(context.Background(), exit, scanner.Read{Text: "not a pass"})
+	r.expect(read, false, scanner.ReasonMalformed)
+	refused(exit, true, read.Seq, "holds no pass")
 }
 
 func TestLogFull(t *testing.T) {
@@ -721,8 +748,8 @@ func TestLogFullInEmergency(t *testing.T) {
 	if in.Decision.Allow || in.Decision.Reason != gate.ReasonLogFailed {
 		t.Errorf("entry: %+v", in.Decision)
 	}
-	if o := r.g.Override(context.Background(), exit, true, "fire"); !o.Decision.Allow {
-		t.Errorf("override at an exit: %+v", o.Decision)
+	if o, err := r.g.Override(context.Background(), exit, true, "fire", 0); err != nil || !o.Decision.Allow {
+		t.Errorf("override at an exit: %+v, %v", o, err)
 	}
 }
 
@@ -943,15 +970,23 @@ func TestEmergencyOnDuringDebounce(t *testing.T) {
 // would count twice against the quota.
 func TestEmergencyOnAfterOverride(t *testing.T) {
 	r := newRig(t, func(p *scanner.Policy) { p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour })
+	reverse := func(read *gate.Outcome, allow bool) {
+		t.Helper()
+		if _, err := r.g.Override(context.Background(), exit, allow, "checked by the gatekeeper", read.Seq); err != nil {
+			t.Fatal(err)
+		}
+	}
 	a, b := r.issue("a"), r.issue("b") // one household
-	r.expect(r.read(exit, a), true, scanner.ReasonOK)
-	r.g.Override(context.Background(), exit, false, "not the holder in the photo")
+	read := r.read(exit, a)
+	r.expect(read, true, scanner.ReasonOK)
+	reverse(read, false)
 	exit2 := gate.Input{Name: "cam-out-2", Direction: scanner.Exit}
 	r.advance(time.Minute)
 	r.expect(r.g.Handle(context.Background(), exit2, scanner.Read{Frame: r.frame(b, 640, 480)}), true, scanner.ReasonOK)
 	r.advance(time.Minute)
-	r.expect(r.read(exit, a), false, scanner.ReasonQuota)
-	r.g.Override(context.Background(), exit, true, "medical appointment")
+	read = r.read(exit, a)
+	r.expect(read, false, scanner.ReasonQuota)
+	reverse(read, true)
 	r.advance(500 * time.Millisecond)
 	r.setEmergency(true)
 	if o := r.read(exit, a); o != nil {
@@ -961,8 +996,9 @@ func TestEmergencyOnAfterOverride(t *testing.T) {
 	c := r.issue("c", func(p *scanner.Pass) { p.Household = []byte("house-9") })
 	r.setEmergency(false)
 	r.advance(time.Minute)
-	r.expect(r.read(exit, c), true, scanner.ReasonOK)
-	r.g.Override(context.Background(), exit, false, "not the holder in the photo")
+	read = r.read(exit, c)
+	r.expect(read, true, scanner.ReasonOK)
+	reverse(read, false)
 	r.advance(500 * time.Millisecond)
 	r.setEmergency(true)
 	r.expect(r.read(exit, c), true, scanner.ReasonOK)
@@ -1226,7 +1262,9 @@ func TestNoCommitInAShiftedSpan(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			for range 100 {
-				g.Override(context.Background(), exit, true, "x")
+				if _, err := g.Override(context.Background(), exit, true, "x", 0); err != nil {
+					t.Error(err)
+				}
 			}
 		})
 		wg.Go(func() {

@@ -470,11 +470,15 @@ func (l *Log) appendSealed(seq uint64, ev *scanner.Event, msg []byte) error {
 			}
 		}
 		// A gatekeeper who kept back a holder the read let through undoes
-		// that passage: the holder stays on the side they were on, and an
-		// exit does not use up the household's quota.
+		// that passage: the holder stays on the side they were on (unless
+		// the pass went the other way since), and an exit does not use up
+		// the household's quota.
 		if !ev.Allow && ev.Overrides != 0 && len(ev.PassID) > 0 {
-			if err := setLastSeen(tx, l.stateKey(domainPass, ev.Issuer, ev.PassID), ev.Direction.Opposite(), ev.Wall); err != nil {
-				return err
+			h := l.stateKey(domainPass, ev.Issuer, ev.PassID)
+			if v := tx.Bucket(bucketPasses).Get(h); len(v) == passValueSize && scanner.Direction(v[0]) == ev.Direction {
+				if err := setLastSeen(tx, h, ev.Direction.Opposite(), ev.Wall); err != nil {
+					return err
+				}
 			}
 			if ev.Direction == scanner.Exit && len(ev.Household) > 0 {
 				if err := removeExit(tx, l.stateKey(domainHousehold, ev.Issuer, ev.Household), ev.Overrides); err != nil {

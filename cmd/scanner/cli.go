@@ -65,7 +65,7 @@ commands:
                                      print the decision as JSON; exit 0 allowed, 1 denied
   decode  FILE...                    print what each QR image holds
   run     -config FILE               run the gate
-  override -config FILE (-allow | -deny) -reason TEXT [-input NAME]
+  override -config FILE (-allow | -deny) -reason TEXT [-input NAME] [-read SEQ]
                                      a gatekeeper's manual decision at the running gate
   emergency -config FILE on|off      allow every read at the gate's exits (kept across restarts)
   status  -config FILE [-json]       trust versions and ages, pending events, files, checks

@@ -45,6 +45,7 @@ type controlRequest struct {
 	Input  string `json:"input,omitempty"`  // override: the input's name
 	Allow  *bool  `json:"allow,omitempty"`  // override: open (true) or keep shut (false)
 	Reason string `json:"reason,omitempty"` // override: the gatekeeper's words
+	Read   uint64 `json:"read,omitempty"`   // override: the seq of the read it reverses; 0: none
 	On     *bool  `json:"on,omitempty"`     // emergency: switch on (true) or off (false)
 	// Gate is the data folder of the gate the client means (its config's,
 	// resolved): a daemon serving another gate on the same socket path
@@ -322,7 +323,10 @@ func (s *controlServer) override(ctx context.Context, req controlRequest, uid in
 	// The reason is the gatekeeper's own words and may name someone: it
 	// goes into the sealed event, not into this log.
 	s.logger.Info("manual override", "input", in.Name, "allow", *req.Allow, "uid", uid)
-	o := s.gate.Override(context.WithoutCancel(ctx), in, *req.Allow, req.Reason)
+	o, err := s.gate.Override(context.WithoutCancel(ctx), in, *req.Allow, req.Reason, req.Read)
+	if err != nil {
+		return controlResponse{Error: err.Error()}
+	}
 	p := output.NewPayload(o)
 	return controlResponse{Decision: &p}
 }

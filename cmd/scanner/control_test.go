@@ -37,6 +37,12 @@ func TestOverrideAndLiveStatus(t *testing.T) {
 		t.Fatalf("the pass: %v", read)
 	}
 
+	// A read that cannot be reversed so: refused, nothing done.
+	seq := fmt.Sprint(read["seq"])
+	if r := runMain(t, time.Now(), "override", "-config", cfg, "-allow", "-read", seq, "-reason", "x"); r.code == 0 || !strings.Contains(r.stderr, "read "+seq+" was let through already") {
+		t.Fatalf("override -allow of an allowed read: %d %q", r.code, r.stderr)
+	}
+
 	reasons := []string{"checked by phone with the household", "delivery, 3-402 said yes"}
 	for i, o := range []struct {
 		flag  string
@@ -44,7 +50,7 @@ func TestOverrideAndLiveStatus(t *testing.T) {
 	}{{"-deny", false}, {"-allow", true}} {
 		var r run
 		if i == 0 {
-			r = runMain(t, time.Now(), "override", "-config", cfg, o.flag, "-reason", reasons[i])
+			r = runMain(t, time.Now(), "override", "-config", cfg, o.flag, "-read", seq, "-reason", reasons[i])
 		} else {
 			// The reason from stdin, off the command line.
 			var out, errb bytes.Buffer
@@ -61,7 +67,7 @@ func TestOverrideAndLiveStatus(t *testing.T) {
 		}
 		daemon := next()
 		// The first keeps back the holder the read just let through: it
-		// names that read. The second reverses nothing.
+		// reverses that read. The second names none.
 		overrides := map[bool]any{true: read["seq"], false: nil}[i == 0]
 		for _, v := range []map[string]any{got, daemon} {
 			if v["allow"] != o.allow || v["override"] != true || v["logged"] != true || v["reason"] != "override" || v["input"] != "stdin-1" || v["overrides"] != overrides {

@@ -27,6 +27,7 @@ func (m *Main) override(args []string) (int, error) {
 	deny := fs.Bool("deny", false, "keep the gate shut")
 	reason := fs.String("reason", "", "why (logged with the decision, sealed like every event; at most 200 characters; - reads it from stdin)")
 	input := fs.String("input", "", "the input `NAME` (the gate's only input when it has one)")
+	read := fs.Uint64("read", 0, "reverse the decision on the read with this `SEQ` (its \"seq\"), the input's last, of at most 2 minutes ago, about its pass")
 	if err := parse(fs, args); err != nil {
 		return exitError, err
 	}
@@ -65,7 +66,7 @@ func (m *Main) override(args []string) (int, error) {
 		}
 		name = names[0]
 	}
-	resp, err := askGate(cfg, controlRequest{Op: "override", Input: name, Allow: allow, Reason: *reason})
+	resp, err := askGate(cfg, controlRequest{Op: "override", Input: name, Allow: allow, Reason: *reason, Read: *read})
 	switch {
 	case errors.Is(err, errNoDaemon):
 		return exitError, hinted(err, "is the gate running (scanner run -config %s)?", *cfgFile)

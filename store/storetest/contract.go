@@ -423,6 +423,15 @@ func testOverrideUndoesPassage(t *testing.T, open OpenFunc) {
 		}
 		h.reopen()
 	}
+	// A pass that went the other way since keeps that passage.
+	out := h.append(Event(1, scanner.Exit, true, 2*time.Hour))
+	h.append(Event(1, scanner.Entry, true, 2*time.Hour+time.Minute))
+	undo = Event(1, scanner.Exit, false, 2*time.Hour+2*time.Minute)
+	undo.Reason, undo.Override, undo.Overrides = scanner.ReasonOverride, "not the holder", out
+	h.append(undo)
+	if dir, at, _, err := h.log.LastSeen(Issuer, PassID(1)); err != nil || dir != scanner.Entry || !at.Equal(base.Add(2*time.Hour+time.Minute)) {
+		t.Errorf("pass 1, back in before the override: %v at %v, %v; want its entry", dir, at, err)
+	}
 	let := Event(0, scanner.Exit, true, 3*time.Hour)
 	let.Reason, let.Override, let.Overrides = scanner.ReasonOverride, "medical appointment", seq+1
 	h.append(let)
