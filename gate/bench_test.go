@@ -11,6 +11,7 @@ import (
 
 	"github.com/checkpointgate/checkpoint/scanner"
 	"github.com/checkpointgate/checkpoint/scanner/qr"
+	"github.com/checkpointgate/checkpoint/store"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -177,4 +178,69 @@ func BenchmarkBareUpdateAfter(b *testing.B) {
 		})
 	}
 	_ = sink
+}
+
+// BenchmarkAfterDecodeParts splits what BenchmarkScanToDecision times
+// after decoding into its two parts, each timed right after a decode of
+// the frame as in the gate: scanner.Decide (parsing, the signature, the
+// claims, policy and the gate-state lookups in the event log) and the
+// log's Append of the decision's event (sealing and the fsynced commit),
+// beside a bare Update after a decode too (BENCHMARKS.md).
+func BenchmarkAfterDecodeParts(b *testing.B) {
+	for _, seen := range []string{"first", "again"} {
+		b.Run(seen, func(b *testing.B) {
+			r := newRig(b, nil)
+			if seen == "again" {
+				r.trust = r.trust.WithSigCache(scanner.NewSigCache(16))
+			}
+			text := r.issue("bench")
+			frame := r.frame(text, 640, 480)
+			decode := func() {
+				if got, err := qr.Decode(frame); err != nil || got != text {
+					b.Fatalf("decode: %v", err)
+				}
+			}
+			put := bareUpdate(b)
+			gate := scanner.Gate{Site: r.g.Site, Direction: scanner.Entry}
+			var decide, appendEv, update []time.Duration
+			for i := uint64(0); b.Loop(); i++ {
+				r.advance(time.Minute)
+				now := scanner.Moment{Wall: r.now(), Trusted: true}
+				decode()
+				t := time.Now()
+				d := scanner.Decide(text, r.trust, r.policy, logLocal{r.log}, gate, now)
+				decide = append(decide, time.Since(t))
+				if !d.Allow {
+					b.Fatalf("decision: %+v", d)
+				}
+				ev := &scanner.Event{Wall: now.Wall.UnixNano(), WallTrusted: true, Site: gate.Site, Direction: gate.Direction,
+					Allow: d.Allow, Reason: d.Reason, Status: d.Status, Issuer: d.Pass.Issuer, PassID: d.Pass.ID,
+					Household: d.Pass.Household, Holder: d.Pass.Holder, Class: d.Pass.Class}
+				decode()
+				t = time.Now()
+				if _, err := r.log.Append(ev); err != nil {
+					b.Fatal(err)
+				}
+				appendEv = append(appendEv, time.Since(t))
+				decode()
+				update = append(update, put(i))
+			}
+			b.ReportMetric(quantile(decide, 0.5), "Decide-p50-µs")
+			b.ReportMetric(quantile(appendEv, 0.5), "Append-p50-µs")
+			b.ReportMetric(quantile(update, 0.5), "bolt-p50-µs")
+		})
+	}
+}
+
+// logLocal is the event log as scanner.Local, as the gate uses it.
+type logLocal struct{ l *store.Log }
+
+func (m logLocal) LastSeen(issuer string, id []byte) (scanner.Direction, time.Time, bool) {
+	dir, at, ok, _ := m.l.LastSeen(issuer, id)
+	return dir, at, ok
+}
+
+func (m logLocal) HouseholdExits(issuer string, h []byte, since time.Time) int {
+	n, _ := m.l.HouseholdExits(issuer, h, since)
+	return n
 }
