@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -159,7 +161,36 @@ type lastRead struct {
 	pass   *scanner.Pass // nil: no pass verified
 	status scanner.Colour
 	allow  bool
+	reason scanner.Reason
 	seq    uint64 // 0: not logged
+}
+
+// LastRead is the last read decided at an input, as the gate tells it:
+// nothing about whose it was.
+type LastRead struct {
+	Input  string
+	Seq    uint64 // 0: not logged
+	Ago    time.Duration
+	Allow  bool
+	Reason scanner.Reason
+	// Reversible: an override naming it reverses it now (Override).
+	Reversible bool
+}
+
+// LastReads returns the last read decided at each input that has one,
+// by input name, for a gatekeeper looking for the read to override.
+func (g *Gate) LastReads() []LastRead {
+	g.decideMu.Lock()
+	defer g.decideMu.Unlock()
+	mono := g.Clock.Mono()
+	var out []LastRead
+	for name, l := range g.last {
+		ago := mono - l.at
+		out = append(out, LastRead{Input: name, Seq: l.seq, Ago: ago, Allow: l.allow, Reason: l.reason,
+			Reversible: l.pass != nil && l.seq != 0 && ago <= OverrideWindow})
+	}
+	slices.SortFunc(out, func(a, b LastRead) int { return strings.Compare(a.Input, b.Input) })
+	return out
 }
 
 // OverrideWindow is how long after a read an override at its input
@@ -294,7 +325,7 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	if g.last == nil {
 		g.last = map[string]lastRead{}
 	}
-	g.last[in.Name] = lastRead{at: mono, text: textKey, pass: d.Pass, status: d.Status, allow: o.Decision.Allow, seq: o.Seq}
+	g.last[in.Name] = lastRead{at: mono, text: textKey, pass: d.Pass, status: d.Status, allow: o.Decision.Allow, reason: o.Decision.Reason, seq: o.Seq}
 	return o
 }
 

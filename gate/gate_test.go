@@ -691,6 +691,17 @@ func TestOverrideReversesARead(t *testing.T) {
 	// What cannot be reversed.
 	read = r.read(entry, c)
 	r.expect(read, true, scanner.ReasonOK)
+	lastAt := func(in gate.Input) (gate.LastRead, bool) {
+		for _, l := range r.g.LastReads() {
+			if l.Input == in.Name {
+				return l, true
+			}
+		}
+		return gate.LastRead{}, false
+	}
+	if l, ok := lastAt(entry); !ok || l.Seq != read.Seq || !l.Allow || l.Reason != scanner.ReasonOK || !l.Reversible {
+		t.Errorf("last read at the entry: %+v, want read %d, reversible", l, read.Seq)
+	}
 	refused(entry, true, read.Seq, "let through already")
 	refused(exit, false, read.Seq, "not the last read at cam-out")
 	refused(entry, false, read.Seq+100, "not the last read at cam-in")
@@ -700,6 +711,9 @@ func TestOverrideReversesARead(t *testing.T) {
 	r.advance(time.Minute)
 	read = r.read(entry, f)
 	r.advance(gate.OverrideWindow + time.Second)
+	if l, ok := lastAt(entry); !ok || l.Seq != read.Seq || l.Reversible || l.Ago != gate.OverrideWindow+time.Second {
+		t.Errorf("last read at the entry, past the window: %+v", l)
+	}
 	refused(entry, false, read.Seq, "more than 2m0s ago")
 	// A pass its key may not sign: its IDs are nobody's word. And no pass.
 	forged := r.issueWith(issuer, "g", house("h4"), func(p *scanner.Pass) { p.Issuer = "compound-9" })

@@ -43,6 +43,12 @@ func TestOverrideAndLiveStatus(t *testing.T) {
 		t.Fatalf("override -allow of an allowed read: %d %q", r.code, r.stderr)
 	}
 
+	// Status names the read to reverse, and how.
+	if r := runMain(t, time.Now(), "status", "-config", cfg); !strings.Contains(r.stdout, "last read at stdin-1") ||
+		!strings.Contains(r.stdout, "allowed (ok); override -input stdin-1 -read "+seq+" reverses it") {
+		t.Errorf("status before the override: %d %s", r.code, r.stdout)
+	}
+
 	reasons := []string{"checked by phone with the household", "delivery, 3-402 said yes"}
 	for i, o := range []struct {
 		flag  string
@@ -130,6 +136,9 @@ func TestOverrideAndLiveStatus(t *testing.T) {
 	}
 	if g := rep.Gate; g == nil || g.Decisions != 3 || g.Allowed != 2 || g.Denied != 1 || len(g.Inputs) != 1 {
 		t.Fatalf("live status: %+v", rep.Gate)
+	}
+	if g := rep.Gate; len(g.LastReads) != 0 { // the read was reversed: nothing to name
+		t.Errorf("live status: last reads %+v", g.LastReads)
 	}
 	// trust_system_clock = true: the gate's time is this machine's.
 	if g := rep.Gate; !g.TimeTrusted || time.Since(g.Time).Abs() > time.Minute || g.StateMovePending {

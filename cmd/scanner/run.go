@@ -241,7 +241,17 @@ func gateStatusOf(g *gate.Gate, inputs []gate.Input, since time.Time, sigs *scan
 		LogFailures: st.LogFailures.Load(), Unlogged: st.Unlogged.Load(),
 		OutputErrors: st.OutputErrors.Load(), SourceErrors: st.SourceErrors.Load(),
 		SigCacheHits: sigs.Hits(), SigCacheHeld: sigs.Len(),
+		LastReads: lastReadsOf(g),
 	}
+}
+
+func lastReadsOf(g *gate.Gate) []lastReadStatus {
+	var out []lastReadStatus
+	for _, l := range g.LastReads() {
+		out = append(out, lastReadStatus{Input: l.Input, Seq: l.Seq, SecondsAgo: l.Ago.Round(time.Second).Seconds(),
+			Allow: l.Allow, Reason: string(l.Reason), Reversible: l.Reversible})
+	}
+	return out
 }
 
 // freshener returns the gate's current trust, from trust, with FreshAt

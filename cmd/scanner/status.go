@@ -59,6 +59,18 @@ type gateStatus struct {
 	TimeTrusted bool      `json:"time_trusted"`
 	// The state of a clock jump is not moved yet: reads are not logged.
 	StateMovePending bool `json:"state_move_pending,omitempty"`
+	// The last read decided at each input: what `override -read` names.
+	LastReads []lastReadStatus `json:"last_reads,omitempty"`
+}
+
+// lastReadStatus is gate.LastRead for status: never whose the read was.
+type lastReadStatus struct {
+	Input      string  `json:"input"`
+	Seq        uint64  `json:"seq"` // 0: not logged
+	SecondsAgo float64 `json:"seconds_ago"`
+	Allow      bool    `json:"allow"`
+	Reason     string  `json:"reason"`
+	Reversible bool    `json:"reversible"` // override -read SEQ reverses it now
 }
 
 type trustDoc struct {
@@ -262,8 +274,21 @@ func printStatus(w io.Writer, r *statusReport) {
 		}
 		fmt.Fprintf(tw, "decisions\t%d (%d allowed, %d denied)\nrepeats ignored\t%d\nframes\t%d (%d without a code)\n",
 			g.Decisions, g.Allowed, g.Denied, g.Repeats, g.Frames, g.NoCode)
-		fmt.Fprintf(tw, "log failures\t%d (%d allowed unlogged)\noutput errors\t%d\ninput faults\t%d\nsignature cache\t%d held, %d verifications saved\n\n",
+		fmt.Fprintf(tw, "log failures\t%d (%d allowed unlogged)\noutput errors\t%d\ninput faults\t%d\nsignature cache\t%d held, %d verifications saved\n",
 			g.LogFailures, g.Unlogged, g.OutputErrors, g.SourceErrors, g.SigCacheHeld, g.SigCacheHits)
+		for _, l := range g.LastReads {
+			verdict := "denied"
+			if l.Allow {
+				verdict = "allowed"
+			}
+			how := ""
+			if l.Reversible {
+				how = fmt.Sprintf("; override -input %s -read %d reverses it", l.Input, l.Seq)
+			}
+			fmt.Fprintf(tw, "last read at %s\t%d, %s ago, %s (%s)%s\n", l.Input, l.Seq,
+				(time.Duration(l.SecondsAgo) * time.Second).String(), verdict, l.Reason, how)
+		}
+		fmt.Fprintln(tw)
 	}
 	fmt.Fprintln(tw, "trust\tversion\tissued\tage\tstored")
 	if len(r.Trust) == 0 {
