@@ -163,6 +163,7 @@ type lastRead struct {
 	allow  bool
 	reason scanner.Reason
 	seq    uint64 // 0: not logged
+	later  uint64 // the seq of a later passage of its pass, at another input; 0: none
 }
 
 // LastRead is the last read decided at an input, as the gate tells it:
@@ -187,7 +188,7 @@ func (g *Gate) LastReads() []LastRead {
 	for name, l := range g.last {
 		ago := mono - l.at
 		out = append(out, LastRead{Input: name, Seq: l.seq, Ago: ago, Allow: l.allow, Reason: l.reason,
-			Reversible: l.pass != nil && l.seq != 0 && ago <= OverrideWindow})
+			Reversible: l.pass != nil && l.seq != 0 && l.later == 0 && ago <= OverrideWindow})
 	}
 	slices.SortFunc(out, func(a, b LastRead) int { return strings.Compare(a.Input, b.Input) })
 	return out
@@ -325,8 +326,27 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	if g.last == nil {
 		g.last = map[string]lastRead{}
 	}
+	if o.Decision.Allow {
+		g.passedAgain(d.Pass, o.Seq)
+	}
 	g.last[in.Name] = lastRead{at: mono, text: textKey, pass: d.Pass, status: d.Status, allow: o.Decision.Allow, reason: o.Decision.Reason, seq: o.Seq}
 	return o
+}
+
+// passedAgain marks the last reads of pass p at any input as followed by
+// its passage in the read or override with sequence seq: reversing them
+// would undo that later passage. The caller holds decideMu.
+func (g *Gate) passedAgain(p *scanner.Pass, seq uint64) {
+	if p == nil {
+		return
+	}
+	k := passKey(p)
+	for name, l := range g.last {
+		if l.pass != nil && l.later == 0 && passKey(l.pass) == k {
+			l.later = seq
+			g.last[name] = l
+		}
+	}
 }
 
 // passKey is the debounce key of a pass: its issuer and its ID (an ID is
@@ -428,10 +448,15 @@ func (g *Gate) Override(ctx context.Context, in Input, allow bool, reason string
 			return nil, err
 		}
 		d.Pass, d.Status, m.overrides = last.pass, last.status, last.seq
-		delete(g.last, in.Name)
 	}
 	o := g.commit(in, g.now(), d, m, "override", emergencyExit(g.Policy(), in))
-	if m.overrides != 0 {
+	// Reversed once logged: an override that could not be logged undid
+	// nothing, and may be asked again.
+	if m.overrides != 0 && o.Logged {
+		delete(g.last, in.Name)
+		if o.Decision.Allow {
+			g.passedAgain(d.Pass, o.Seq)
+		}
 		// Its sighting is now of a read let through, or not.
 		g.noteDenied(in.Name, last.text, !o.Decision.Allow)
 	}
@@ -450,6 +475,8 @@ func (g *Gate) reversible(in Input, last lastRead, ok bool, read uint64, allow b
 		return fmt.Errorf("read %d is not the last read at %s, or was reversed already", read, in.Name)
 	case g.Clock.Mono()-last.at > OverrideWindow:
 		return fmt.Errorf("read %d was more than %v ago", read, OverrideWindow)
+	case last.later != 0:
+		return fmt.Errorf("read %d's pass has passed again since, in read %d", read, last.later)
 	case last.pass == nil:
 		return fmt.Errorf("read %d holds no pass verified with a key that may sign it", read)
 	case last.allow == allow:

@@ -726,6 +726,67 @@ func TestOverrideReversesARead(t *testing.T) {
 	refused(exit, true, read.Seq, "holds no pass")
 }
 
+// An override that could not be logged undid nothing: the read may be
+// named again once the log has room, and then it is reversed.
+func TestOverrideNotLoggedReversesNothing(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) { p.Exit.AntiPassback = scanner.PassbackHard })
+	full := &atomic.Bool{}
+	r.g.Log = fullLog{r.g.Log, full}
+	a := r.issue("a")
+	read := r.read(exit, a)
+	r.expect(read, true, scanner.ReasonOK)
+	full.Store(true)
+	if o, err := r.g.Override(context.Background(), exit, false, "not the holder", read.Seq); err != nil || o.Logged {
+		t.Fatalf("override with the log full: %+v, %v", o, err)
+	}
+	full.Store(false)
+	r.advance(5 * time.Second)
+	if o, err := r.g.Override(context.Background(), exit, false, "not the holder", read.Seq); err != nil || !o.Logged || o.Overrides != read.Seq {
+		t.Fatalf("the same override once the log has room: %+v, %v", o, err)
+	}
+	r.advance(time.Minute)
+	r.expect(r.read(exit, a), true, scanner.ReasonOK) // kept back: still inside
+}
+
+// fullLog is a log that is full while full is set.
+type fullLog struct {
+	gate.Log
+	full *atomic.Bool
+}
+
+func (l fullLog) Append(ev *scanner.Event) (uint64, error) {
+	if l.full.Load() {
+		return 0, store.ErrFull
+	}
+	return l.Log.Append(ev)
+}
+
+// A read whose pass has passed again since, at another input, is not
+// reversed: that would undo the later passage.
+func TestOverrideNotPastALaterPassage(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) { p.Exit.AntiPassback = scanner.PassbackHard })
+	exit2 := gate.Input{Name: "cam-out-2", Direction: scanner.Exit}
+	a := r.issue("a")
+	read := r.read(exit, a)
+	r.expect(read, true, scanner.ReasonOK)
+	r.advance(20 * time.Second)
+	back := r.read(entry, a)
+	r.expect(back, true, scanner.ReasonOK)
+	r.advance(20 * time.Second)
+	r.expect(r.g.Handle(context.Background(), exit2, scanner.Read{Frame: r.frame(a, 640, 480)}), true, scanner.ReasonOK)
+	for _, l := range r.g.LastReads() {
+		if l.Input == exit.Name && (l.Seq != read.Seq || l.Reversible) {
+			t.Errorf("last read at %s: %+v, want read %d, not reversible", exit.Name, l, read.Seq)
+		}
+	}
+	_, err := r.g.Override(context.Background(), exit, false, "the first was not the holder", read.Seq)
+	if want := fmt.Sprintf("read %d's pass has passed again since, in read %d", read.Seq, back.Seq); err == nil || err.Error() != want {
+		t.Fatalf("override of read %d: %v, want %q", read.Seq, err, want)
+	}
+	r.advance(time.Minute)
+	r.expect(r.g.Handle(context.Background(), exit2, scanner.Read{Frame: r.frame(a, 640, 480)}), false, scanner.ReasonAntiPassback)
+}
+
 func TestLogFull(t *testing.T) {
 	for _, rule := range []gate.LogFailure{gate.FailClosed, gate.FailOpen} {
 		r := newRig(t, nil)

@@ -320,13 +320,14 @@ func (s *controlServer) override(ctx context.Context, req controlRequest, uid in
 		return controlResponse{Error: err.Error()}
 	}
 	in := s.inputs[i]
+	o, err := s.gate.Override(context.WithoutCancel(ctx), in, *req.Allow, req.Reason, req.Read)
 	// The reason is the gatekeeper's own words and may name someone: it
 	// goes into the sealed event, not into this log.
-	s.logger.Info("manual override", "input", in.Name, "allow", *req.Allow, "uid", uid)
-	o, err := s.gate.Override(context.WithoutCancel(ctx), in, *req.Allow, req.Reason, req.Read)
 	if err != nil {
+		s.logger.Warn("manual override refused", "input", in.Name, "allow", *req.Allow, "read", req.Read, "uid", uid, "err", err)
 		return controlResponse{Error: err.Error()}
 	}
+	s.logger.Info("manual override", "input", in.Name, "allow", *req.Allow, "read", req.Read, "uid", uid, "seq", o.Seq, "logged", o.Logged)
 	p := output.NewPayload(o)
 	return controlResponse{Decision: &p}
 }
