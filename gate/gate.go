@@ -330,7 +330,26 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 		g.passedAgain(d.Pass, o.Seq)
 	}
 	g.last[in.Name] = lastRead{at: mono, text: textKey, pass: d.Pass, status: d.Status, allow: o.Decision.Allow, reason: o.Decision.Reason, seq: o.Seq}
+	if d.Pass != nil {
+		// Whose the read was is kept no longer than an override needs it.
+		time.AfterFunc(OverrideWindow+time.Second, g.forgetPasses)
+	}
 	return o
+}
+
+// forgetPasses drops the passes of the last reads that no override can
+// reverse any more (OverrideWindow): their IDs and holder stay in memory
+// no longer than needed.
+func (g *Gate) forgetPasses() {
+	g.decideMu.Lock()
+	defer g.decideMu.Unlock()
+	mono := g.Clock.Mono()
+	for name, l := range g.last {
+		if l.pass != nil && mono-l.at > OverrideWindow {
+			l.pass = nil
+			g.last[name] = l
+		}
+	}
 }
 
 // passedAgain marks the last reads of pass p at any input as followed by
@@ -429,8 +448,9 @@ func emergencyExit(p *scanner.Policy, in Input) bool {
 // quota); keeping an allowed holder back undoes the passage the read
 // recorded (store.Log.Append). The read must be the last decided at in, at
 // most OverrideWindow ago, of a pass verified with a key that may sign it,
-// and decided the other way; a read is reversed once. Otherwise Override
-// does nothing and returns an error that says why.
+// decided the other way, and its pass must not have passed again since;
+// a read is reversed once (by an override that was logged). Otherwise
+// Override does nothing and returns an error that says why.
 func (g *Gate) Override(ctx context.Context, in Input, allow bool, reason string, read uint64) (*Outcome, error) {
 	d := scanner.Decision{Allow: allow, Reason: scanner.ReasonOverride, Flagged: true, Screen: scanner.ScreenRed, Text: "Manual override"}
 	if allow {
