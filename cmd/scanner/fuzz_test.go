@@ -18,7 +18,7 @@ func FuzzConfig(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(string(example))
-	base := "site = \"main\"\nissuer_keys = [\"k.pub\"]\nhub_seal_key = \"k\"\n"
+	base := "site = \"main\"\nissuer_keys = [\"k.pub\"]\nhub_seal_key = \"hub.pub\"\n"
 	for _, s := range []string{
 		base + "[[input]]\nkind = \"stdin\"\ndirection = \"exit\"\n",
 		base + "input = [{kind = \"folder\", path = \"p\", direction = \"entry\"}, {kind = \"stdin\"}]\n",
@@ -31,6 +31,7 @@ func FuzzConfig(f *testing.F) {
 		f.Add(s)
 	}
 	dir := f.TempDir()
+	writeKeyFiles(f, dir) // so that configs naming them get past the keys
 	f.Fuzz(func(t *testing.T, text string) {
 		name := filepath.Join(dir, "gate.toml")
 		if err := os.WriteFile(name, []byte(text), 0o600); err != nil {

@@ -20,7 +20,7 @@ import (
 // writeKeyFiles writes, in dir, an issuer public key k.pub and a hub
 // sealing key hub.pub, as a config names them, and returns the sealing
 // key's text.
-func writeKeyFiles(t *testing.T, dir string) string {
+func writeKeyFiles(t testing.TB, dir string) string {
 	t.Helper()
 	pub, _, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
