@@ -55,6 +55,9 @@ const JumpThreshold = time.Minute
 type Jump struct {
 	From, To time.Time
 	By       time.Duration
+	// Trusted: the jump is to trusted time (not a floor raised to a
+	// build time), so the state it moves is then where it belongs.
+	Trusted bool
 }
 
 // epoch is the floor of a clock given none (a log that holds no event):
@@ -148,7 +151,7 @@ func (c *Clock) RaiseFloor(t time.Time) {
 	defer c.mu.Unlock()
 	lower, mono := c.advanced()
 	if t.After(lower) {
-		c.raise(t, lower, mono, true)
+		c.raise(t, lower, mono, true, false)
 	}
 }
 
@@ -158,16 +161,16 @@ func (c *Clock) RaiseFloor(t time.Time) {
 // after (a floor that lagged). The caller holds c.mu.
 func (c *Clock) trustAt(t, lower time.Time, mono time.Duration) {
 	by := t.Sub(lower)
-	c.raise(t, lower, mono, by > 0 && (!c.trusted || by > JumpThreshold))
+	c.raise(t, lower, mono, by > 0 && (!c.trusted || by > JumpThreshold), true)
 	c.trusted = true
 }
 
 // raise makes t, read at monotonic time mono when the floor had advanced
-// to lower, the floor, recording the jump from lower when jump is set.
-// The caller holds c.mu.
-func (c *Clock) raise(t, lower time.Time, mono time.Duration, jump bool) {
+// to lower, the floor, recording the jump from lower when jump is set (to
+// trusted time when trusted is). The caller holds c.mu.
+func (c *Clock) raise(t, lower time.Time, mono time.Duration, jump, trusted bool) {
 	if jump {
-		c.jumps = append(c.jumps, Jump{From: c.floor, To: lower, By: t.Sub(lower)})
+		c.jumps = append(c.jumps, Jump{From: c.floor, To: lower, By: t.Sub(lower), Trusted: trusted})
 	}
 	c.floor, c.base = t, mono
 }

@@ -38,9 +38,11 @@ type Memory interface {
 // far below from (the store's event log is one: an earlier run's passages
 // under an untrusted clock). The gate uses it when the clock's floor
 // proves to have lagged (Clock.NowAndJumps): passages decided before,
-// stamped with the lagging floor, then count as recent, as they are.
+// stamped with the lagging floor, then count as recent, as they are. A
+// shift to trusted time (trusted) also settles the passages stamped
+// untrusted: a later shift does not move them again.
 type StateShifter interface {
-	ShiftState(from, to time.Time, by time.Duration) (int, error)
+	ShiftState(from, to time.Time, by time.Duration, trusted bool) (int, error)
 }
 
 // Decoder finds the text of a QR code in a frame; qr.ErrNotFound-like
@@ -413,7 +415,7 @@ func (g *Gate) now() scanner.Moment {
 	g.jumps = append(g.jumps, jumps...)
 	for len(g.jumps) > 0 {
 		j := g.jumps[0]
-		n, err := s.ShiftState(j.From, j.To, j.By)
+		n, err := s.ShiftState(j.From, j.To, j.By, j.Trusted)
 		if err != nil {
 			g.logger().Error("gate state not moved up to the clock's time; trying again at the next read", "err", err)
 			break

@@ -976,6 +976,14 @@ func TestClockRaiseFloor(t *testing.T) {
 	if m := c.Now(); m.Wall.UnixNano() != int64(time.Second) {
 		t.Errorf("a clock with no floor: %+v; want a second past the Unix epoch", m)
 	}
+	// Trusted time ahead of the floor: a jump to trusted time, unlike a
+	// build's time.
+	c = clock(t0)
+	c.Synced = func() bool { return true }
+	c.Wall = func() time.Time { return t0.Add(3 * time.Hour) }
+	if _, j := c.NowAndJumps(); len(j) != 1 || !j[0].Trusted {
+		t.Errorf("trusted time ahead: jumps %v, want one to trusted time", j)
+	}
 }
 
 // A pass dated ahead of trusted time is not valid yet: otherwise no status
@@ -1233,12 +1241,12 @@ type failingShift struct {
 	fails int
 }
 
-func (f *failingShift) ShiftState(from, to time.Time, by time.Duration) (int, error) {
+func (f *failingShift) ShiftState(from, to time.Time, by time.Duration, trusted bool) (int, error) {
 	if f.fails > 0 {
 		f.fails--
 		return 0, fmt.Errorf("shift state: %w", store.ErrFull)
 	}
-	return f.Log.ShiftState(from, to, by)
+	return f.Log.ShiftState(from, to, by, trusted)
 }
 
 // A shift that fails is tried again at the next read, and until it
@@ -1313,10 +1321,10 @@ func (p *shiftProbe) LastSeen(string, []byte) (scanner.Direction, time.Time, boo
 
 func (p *shiftProbe) HouseholdExits(string, []byte, time.Time) (int, error) { return 0, nil }
 
-func (p *shiftProbe) ShiftState(from, to time.Time, by time.Duration) (int, error) {
+func (p *shiftProbe) ShiftState(from, to time.Time, by time.Duration, trusted bool) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.shifted = append(p.shifted, gate.Jump{From: from, To: to, By: by})
+	p.shifted = append(p.shifted, gate.Jump{From: from, To: to, By: by, Trusted: trusted})
 	return 0, nil
 }
 

@@ -191,14 +191,17 @@ func oldKeys(b *bolt.Bucket, cutoff int64, limit int) [][]byte {
 // time they could have happened, never earlier than they did. Until an
 // event at trusted time clears the mark, every shift moves them all
 // again: each move (a build time, then trusted time) says how much later
-// than their stamps they happened.
+// than their stamps they happened. A shift to trusted time (trusted) is
+// the last they need: it clears the mark in its own transaction, as such
+// an event would, so that a power cut before the next commit does not
+// leave them to be moved again by the next run's shift.
 //
 // It raises the time floor to to+d, a time the shift shows has passed, in
 // the same transaction: the state it moved lies at or below the floor, so
 // a next run's shifts still reach it even when the gate's commit after
 // this one fails, or the power goes first. It returns how many entries
 // moved, and ErrClosed after Close.
-func (l *Log) ShiftState(from, to time.Time, d time.Duration) (int, error) {
+func (l *Log) ShiftState(from, to time.Time, d time.Duration, trusted bool) (int, error) {
 	if d <= 0 {
 		return 0, nil
 	}
@@ -219,10 +222,16 @@ func (l *Log) ShiftState(from, to time.Time, d time.Duration) (int, error) {
 		top = hi
 	}
 	n := 0
+	settle := trusted && l.marked
 	err := l.update(l.hard, func(tx *bolt.Tx) error {
 		n = 0
 		if top > l.floor.Load() {
 			if err := tx.Bucket(bucketMeta).Put(keyFloor, i64(top)); err != nil {
+				return err
+			}
+		}
+		if settle {
+			if err := tx.Bucket(bucketMeta).Delete(keyUntrusted); err != nil {
 				return err
 			}
 		}
@@ -254,6 +263,9 @@ func (l *Log) ShiftState(from, to time.Time, d time.Duration) (int, error) {
 	})
 	if err == nil && top > l.floor.Load() {
 		l.setFloor(top)
+	}
+	if err == nil && settle {
+		l.marked = false
 	}
 	return n, fullOr(err)
 }

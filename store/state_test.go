@@ -26,7 +26,7 @@ func TestShiftState(t *testing.T) {
 	pass("a", in1, scanner.Exit, false)
 	pass("b", in2, scanner.Entry, false)
 	const by = 10 * 24 * time.Hour
-	n, err := l.ShiftState(before, in2, by)
+	n, err := l.ShiftState(before, in2, by, true)
 	if err != nil || n != 3 { // a's pass and exit, b's pass
 		t.Fatalf("ShiftState moved %d, %v; want 3", n, err)
 	}
@@ -65,8 +65,9 @@ func appendPass(t *testing.T, l *store.Log, id string, at time.Time, dir scanner
 // State stamped under an untrusted clock by an earlier run, which stopped
 // before trusted time came, moves with the next run's first shift: those
 // passages happened before that run began. Until an event at trusted time
-// ends the span, the stamps stay lower bounds: the next shift, in a later
-// run too (its floor raised by the first), moves them all again.
+// (or a shift to trusted time) ends the span, the stamps stay lower
+// bounds: the next shift, in a later run too (its floor raised by the
+// first, a build's time), moves them all again.
 func TestShiftStateMovesEarlierUntrustedRuns(t *testing.T) {
 	priv, _ := testHub(t)
 	path := filepath.Join(t.TempDir(), "events.db")
@@ -82,8 +83,8 @@ func TestShiftStateMovesEarlierUntrustedRuns(t *testing.T) {
 	b := floor.Add(time.Minute)
 	appendPass(t, l, "b", b, scanner.Entry, false)
 	const by = 10 * 24 * time.Hour
-	to := floor.Add(2 * time.Minute) // trusted time came
-	if n, err := l.ShiftState(floor, to, by); err != nil || n != 3 {
+	to := floor.Add(2 * time.Minute) // a newer build's time came
+	if n, err := l.ShiftState(floor, to, by, false); err != nil || n != 3 {
 		t.Fatalf("ShiftState moved %d, %v; want a's pass and exit, below its span, and b's pass", n, err)
 	}
 	seen := func(id string, want time.Time) {
@@ -105,7 +106,7 @@ func TestShiftStateMovesEarlierUntrustedRuns(t *testing.T) {
 	if !f3.Equal(to.Add(by)) {
 		t.Fatalf("run 3's floor %v, want %v", f3, to.Add(by))
 	}
-	if n, err := l.ShiftState(f3, f3, time.Hour); err != nil || n != 3 { // a newer build's time
+	if n, err := l.ShiftState(f3, f3, time.Hour, false); err != nil || n != 3 { // a newer build's time
 		t.Errorf("run 3's shift moved %d, %v; want the three unsettled entries again", n, err)
 	}
 	seen("a", a.Add(by+time.Hour))
@@ -115,8 +116,38 @@ func TestShiftStateMovesEarlierUntrustedRuns(t *testing.T) {
 	appendPass(t, l, "d", d, scanner.Entry, true)
 	l.Close()
 	l = openLog(t, path, opt)
-	if n, err := l.ShiftState(d, d.Add(time.Minute), by); err != nil || n != 0 {
+	if n, err := l.ShiftState(d, d.Add(time.Minute), by, false); err != nil || n != 0 {
 		t.Errorf("a shift after an event at trusted time (and a reopening) moved %d, %v; want nothing", n, err)
 	}
 	seen("a", a.Add(by+time.Hour))
+}
+
+// A shift to trusted time settles the state stamped untrusted, as an event
+// at trusted time would: when the power goes before the next commit, the
+// next run's shift does not move those passages again.
+func TestTrustedShiftSettles(t *testing.T) {
+	priv, _ := testHub(t)
+	path := filepath.Join(t.TempDir(), "events.db")
+	opt := store.LogOptions{Hub: priv.Public(), StateHorizon: 30 * 24 * time.Hour}
+	l := openLog(t, path, opt)
+	a := t0.Add(time.Minute)
+	appendPass(t, l, "a", a, scanner.Exit, false) // run 1, never trusted
+	l.Close()
+
+	l = openLog(t, path, opt) // run 2: trusted time comes, 10 days on
+	floor := l.TimeFloor()
+	const by = 10 * 24 * time.Hour
+	if n, err := l.ShiftState(floor, floor.Add(time.Minute), by, true); err != nil || n != 2 {
+		t.Fatalf("ShiftState moved %d, %v; want a's pass and exit", n, err)
+	}
+	l.Close() // the power goes before an event at trusted time
+
+	l = openLog(t, path, opt) // run 3: trusted time comes an hour later
+	f3 := l.TimeFloor()
+	if n, err := l.ShiftState(f3, f3.Add(time.Minute), time.Hour, true); err != nil || n != 0 {
+		t.Errorf("run 3's shift moved %d, %v; want nothing: run 2 settled them", n, err)
+	}
+	if _, at, ok, err := l.LastSeen("", []byte("a")); err != nil || !ok || !at.Equal(a.Add(by)) {
+		t.Errorf("pass a last seen %v %v %v, want %v", at, ok, err, a.Add(by))
+	}
 }
