@@ -87,6 +87,64 @@ func TestPropertyForgedNeverAllowedAndCommitFirst(t *testing.T) {
 	})
 }
 
+// For any sequence of reads of one issuer's passes, reads of another
+// issuer's passes with the same pass and household IDs, and of passes
+// signed by the other's key that name the first issuer, with overrides of
+// them and emergency mode in between, change none of the first issuer's
+// decisions: an ID is its issuer's own, and nobody else's key speaks for
+// it.
+func TestPropertyIssuersApart(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		var rules [2]scanner.Rules // entry, exit: the same for both gates
+		for i := range rules {
+			rules[i] = *scanner.DefaultPolicy("north-gate").Rules(scanner.Direction(i))
+			rules[i].AntiPassback = scanner.AntiPassback(rapid.IntRange(0, 3).Draw(rt, "apb"))
+			rules[i].PassbackWindow = time.Duration(rapid.IntRange(1, 120).Draw(rt, "apbwin")) * time.Minute
+			rules[i].QuotaCount, rules[i].QuotaWindow = rapid.IntRange(0, 2).Draw(rt, "quotan"), 48*time.Hour
+		}
+		policy := func(p *scanner.Policy) { p.Entry, p.Exit = rules[0], rules[1] }
+		alone, mixed := newRig(t, policy), newRig(t, policy)
+		nine := func(p *scanner.Pass) { p.Issuer = "compound-9" }
+		type pass struct{ own, other, forged string }
+		var passes []pass
+		for i := range rapid.IntRange(1, 3).Draw(rt, "npasses") {
+			house := func(p *scanner.Pass) { p.Household = []byte{byte(rapid.IntRange(0, 1).Draw(rt, "house"))} }
+			id := fmt.Sprint(i)
+			passes = append(passes, pass{alone.issue(id, house), alone.issue(id, house, nine), alone.issueWith(issuers["compound-9"], id, house)})
+		}
+		inputs := []gate.Input{entry, exit}
+		for step := range rapid.IntRange(1, 15).Draw(rt, "nreads") {
+			p := rapid.SampledFrom(passes).Draw(rt, "pass")
+			in := rapid.SampledFrom(inputs).Draw(rt, "input")
+			dt := time.Duration(rapid.IntRange(6, 30*3600).Draw(rt, "dt")) * time.Second
+			alone.advance(dt)
+			mixed.advance(dt)
+			// The other issuer's reads and overrides, in the mixed gate only,
+			// in emergency mode or not.
+			mixed.setEmergency(rapid.Bool().Draw(rt, "emergency"))
+			for range rapid.IntRange(0, 3).Draw(rt, "others") {
+				text := p.other
+				if rapid.Bool().Draw(rt, "forged") {
+					text = p.forged
+				}
+				o := mixed.g.Handle(context.Background(), rapid.SampledFrom(inputs).Draw(rt, "otherinput"), scanner.Read{Text: text})
+				if o != nil && rapid.Bool().Draw(rt, "override") {
+					_, _ = mixed.g.Override(context.Background(), gate.Input{Name: o.Input, Direction: o.Direction}, !o.Decision.Allow, "x", o.Seq)
+				}
+				gap := time.Duration(rapid.IntRange(6, 60).Draw(rt, "gap")) * time.Second
+				mixed.advance(gap)
+				alone.advance(gap)
+			}
+			mixed.setEmergency(false)
+			a := alone.g.Handle(context.Background(), in, scanner.Read{Text: p.own})
+			m := mixed.g.Handle(context.Background(), in, scanner.Read{Text: p.own})
+			if (a == nil) != (m == nil) || a != nil && (a.Decision.Allow != m.Decision.Allow || a.Decision.Reason != m.Decision.Reason || a.Decision.Flagged != m.Decision.Flagged) {
+				rt.Fatalf("step %d: alone %+v, beside the other issuer %+v", step, a, m)
+			}
+		}
+	})
+}
+
 // The clock: a gate booted at 1970, a clock jumped back a year and forward
 // a year.
 func TestClock(t *testing.T) {
