@@ -260,6 +260,7 @@ func (r *rig) render(text string, w, h int) *image.Gray {
 var (
 	entry = gate.Input{Name: "cam-in", Direction: scanner.Entry}
 	exit  = gate.Input{Name: "cam-out", Direction: scanner.Exit}
+	exit2 = gate.Input{Name: "cam-out-2", Direction: scanner.Exit} // a second exit lane
 )
 
 // read feeds a frame holding the pass and returns the outcome.
@@ -765,7 +766,6 @@ func (l fullLog) Append(ev *scanner.Event) (uint64, error) {
 // reversed: that would undo the later passage.
 func TestOverrideNotPastALaterPassage(t *testing.T) {
 	r := newRig(t, func(p *scanner.Policy) { p.Exit.AntiPassback = scanner.PassbackHard })
-	exit2 := gate.Input{Name: "cam-out-2", Direction: scanner.Exit}
 	a := r.issue("a")
 	read := r.read(exit, a)
 	r.expect(read, true, scanner.ReasonOK)
@@ -832,7 +832,6 @@ func TestLogFullInEmergency(t *testing.T) {
 // quota of one lets one of them out, never both.
 func TestQuotaAcrossInputs(t *testing.T) {
 	r := newRig(t, func(p *scanner.Policy) { p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour })
-	exit2 := gate.Input{Name: "cam-out-2", Direction: scanner.Exit}
 	for i := range 8 {
 		house := func(p *scanner.Pass) { p.Household = []byte(fmt.Sprint("house-", i)) }
 		a := r.frame(r.issue(fmt.Sprint(i, "a"), house), 640, 480)
@@ -1063,7 +1062,6 @@ func TestEmergencyOnAfterOverride(t *testing.T) {
 	read := r.read(exit, a)
 	r.expect(read, true, scanner.ReasonOK)
 	reverse(read, false)
-	exit2 := gate.Input{Name: "cam-out-2", Direction: scanner.Exit}
 	r.advance(time.Minute)
 	r.expect(r.g.Handle(context.Background(), exit2, scanner.Read{Frame: r.frame(b, 640, 480)}), true, scanner.ReasonOK)
 	r.advance(time.Minute)
