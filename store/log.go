@@ -63,6 +63,9 @@ type Log struct {
 	schema  int
 
 	floor atomic.Int64 // Unix ns; 0: none
+	// unscoped is meta/unscoped, the latest stamp of the gate state kept
+	// from schema 2 (noUnscoped: none); written under mu.
+	unscoped atomic.Int64
 
 	mu         sync.Mutex // serialises writes; guards the fields below
 	closed     bool
@@ -74,7 +77,6 @@ type Log struct {
 	markLive   bool  // a carry mark could not be deleted at open: the next Ack deletes it
 	untrusted  int64 // meta/untrusted, when marked (markAfter)
 	marked     bool
-	unscoped   bool // meta/unscoped, read at open: schema-2 state to look up too
 	check      CheckResult
 	recovery   *Recovery
 
@@ -281,7 +283,10 @@ func (l *Log) load() error {
 		if u := meta.Get(keyUntrusted); len(u) == 8 {
 			l.untrusted, l.marked = getI64(u), true
 		}
-		l.unscoped = meta.Get(keyUnscoped) != nil
+		l.unscoped.Store(noUnscoped)
+		if v := meta.Get(keyUnscoped); len(v) == 8 {
+			l.unscoped.Store(getI64(v))
+		}
 		// The sidecar's floor counts too: it survives a recovery.
 		floor = max(floor, l.side.floor)
 		l.floor.Store(floor)
@@ -766,7 +771,7 @@ func (l *Log) purgeRetained() (int, error) {
 func (l *Log) LastSeen(issuer string, passID []byte) (dir scanner.Direction, at time.Time, ok bool, err error) {
 	h := l.stateKey(domainPass, issuer, passID)
 	var old []byte // a migrated log's passages from before schema 3
-	if l.unscoped {
+	if l.unscopedInSight() {
 		old = l.unscopedKey(domainPassUnscoped, passID)
 	}
 	cutoff := l.floor.Load() - int64(l.opt.StateHorizon)
@@ -796,7 +801,7 @@ func (l *Log) LastSeen(issuer string, passID []byte) (dir scanner.Direction, at 
 // Close.
 func (l *Log) HouseholdExits(issuer string, household []byte, since time.Time) (int, error) {
 	hs := [][]byte{l.stateKey(domainHousehold, issuer, household)}
-	if l.unscoped {
+	if l.unscopedInSight() {
 		hs = append(hs, l.unscopedKey(domainHouseholdUnscoped, household))
 	}
 	from := i64(max(since.UnixNano(), l.floor.Load()-int64(l.opt.StateHorizon)))

@@ -328,6 +328,9 @@ func testMigrateV2(t *testing.T) {
 	if len(last) == 0 || len(exits) == 0 {
 		t.Fatal("the test log has no state to carry")
 	}
+	if got, want := l.unscoped.Load(), v2Event(v2Events).Wall; got != want { // its pass's last passage
+		t.Errorf("meta/unscoped %v, want the latest stamp of the old state, %v", time.Unix(0, got).UTC(), v2Event(v2Events).WallTime())
+	}
 	// The old state counts for the ID, from its issuer or another.
 	for round, issuer := range []string{"v2-issuer", "v2-other-issuer"} {
 		for id, ev := range last {
@@ -379,6 +382,52 @@ func testMigrateV2(t *testing.T) {
 	if st, _ := l.Stats(); st.Passes != 0 || st.HouseholdExits != 0 {
 		t.Fatalf("after the horizon: %d passes, %d exits left", st.Passes, st.HouseholdExits)
 	}
+}
+
+// The state kept from schema 2 is looked up until the time floor is a
+// horizon past its latest stamp, which moves with it when ShiftState
+// moves it.
+func TestUnscopedStateInSight(t *testing.T) {
+	priv := testHubKey(t)
+	path := filepath.Join(t.TempDir(), "events.db")
+	copyFile(t, "testdata/log-v2.db", path)
+	copyFile(t, "testdata/log-v2.db.sidecar", path+".sidecar")
+	opt := LogOptions{Hub: priv.Public(), StateHorizon: 7 * 24 * time.Hour, Logger: quietLog}
+	l, err := OpenLog(path, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { l.Close() }()
+	last := v2Event(v2Events)
+	const by = 10 * 24 * time.Hour
+	if _, err := l.ShiftState(v2Base, last.WallTime(), by, false); err != nil {
+		t.Fatal(err)
+	}
+	moved := last.WallTime().Add(by)
+	if got := l.unscoped.Load(); got != moved.UnixNano() {
+		t.Fatalf("meta/unscoped %v after the shift, want %v", time.Unix(0, got).UTC(), moved)
+	}
+	seen := func(what string, want bool) {
+		t.Helper()
+		if _, _, ok, err := l.LastSeen("v2-other-issuer", last.PassID); err != nil || ok != want || l.unscopedInSight() != want {
+			t.Errorf("%s: old state found %v (%v), in sight %v; want %v", what, ok, err, l.unscopedInSight(), want)
+		}
+	}
+	if err := l.RaiseTimeFloor(moved.Add(opt.StateHorizon - time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	seen("a minute before the horizon passes it", true)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if l, err = OpenLog(path, opt); err != nil {
+		t.Fatal(err)
+	}
+	seen("reopened", true)
+	if err := l.RaiseTimeFloor(moved.Add(opt.StateHorizon + time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	seen("past the horizon", false)
 }
 
 func TestNewerSchemaRefused(t *testing.T) {

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -30,7 +31,7 @@ var (
 	keyAcked      = []byte("acked")       // uint64: acknowledged through
 	keyFloor      = []byte("floor")       // int64 Unix ns: the time floor
 	keyUntrusted  = []byte("untrusted")   // int64 Unix ns: just below the first stamp not yet trusted
-	keyUnscoped   = []byte("unscoped")    // present: gate state kept from schema 2, keyed without the issuer
+	keyUnscoped   = []byte("unscoped")    // int64 Unix ns: the latest stamp of the gate state kept from schema 2 (keyed without the issuer)
 	keyCheckAt    = []byte("check.at")    // int64 Unix ns
 	keyCheckTook  = []byte("check.took")  // int64 ns
 	keyCheckOK    = []byte("check.ok")    // 1 byte
@@ -76,15 +77,22 @@ func migrateLog1to2(tx *bolt.Tx) error {
 }
 
 // migrateLog2to3 marks a log that holds gate state keyed without the
-// issuer (meta/unscoped). Schema 3 keys the state of a pass or a household
-// by its issuer and its ID; the hashes of schema 2 cannot be re-keyed (they
-// hide the IDs), so their entries stay until they expire, and the lookups
-// of a marked log count them too (Log.LastSeen, Log.HouseholdExits).
+// issuer: meta/unscoped holds the latest stamp of that state. Schema 3
+// keys the state of a pass or a household by its issuer and its ID; the
+// hashes of schema 2 cannot be re-keyed (they hide the IDs), so their
+// entries stay until they expire, and until then the lookups count them
+// too (Log.LastSeen, Log.HouseholdExits).
 func migrateLog2to3(tx *bolt.Tx) error {
-	if tx.Bucket(bucketPasses).Stats().KeyN == 0 && tx.Bucket(bucketExits).Stats().KeyN == 0 {
+	latest, found := int64(math.MinInt64), false
+	for _, b := range [][]byte{bucketPassExp, bucketExitExp} {
+		if k, _ := tx.Bucket(b).Cursor().Last(); len(k) >= 8 {
+			latest, found = max(latest, getI64(k)), true
+		}
+	}
+	if !found {
 		return nil
 	}
-	return tx.Bucket(bucketMeta).Put(keyUnscoped, []byte{1})
+	return tx.Bucket(bucketMeta).Put(keyUnscoped, i64(latest))
 }
 
 // migrate brings db from schema `from` to `to`, one step per transaction.

@@ -40,6 +40,17 @@ func (l *Log) stateKey(domain byte, issuer string, id []byte) []byte {
 // with this ID, whatever its issuer.
 func (l *Log) unscopedKey(domain byte, id []byte) []byte { return l.hash(domain, id) }
 
+// noUnscoped: the log holds no gate state from schema 2 (Log.unscoped).
+const noUnscoped = math.MinInt64
+
+// unscopedInSight reports whether gate state kept from schema 2 may still
+// lie within the state horizon, so that lookups must count it too; once
+// the floor is a horizon past its latest stamp, they no longer look.
+func (l *Log) unscopedInSight() bool {
+	t := l.unscoped.Load()
+	return t != noUnscoped && t >= l.floor.Load()-int64(l.opt.StateHorizon)
+}
+
 func (l *Log) hash(domain byte, parts ...[]byte) []byte {
 	h, err := blake2b.New256(l.hashKey[:])
 	if err != nil {
@@ -223,6 +234,11 @@ func (l *Log) ShiftState(from, to time.Time, d time.Duration, trusted bool) (int
 	}
 	n := 0
 	settle := trusted && l.marked
+	// State from schema 2 in the span moves too: its latest stamp with it.
+	unscoped := l.unscoped.Load()
+	if u := unscoped + by; unscoped != noUnscoped && unscoped > lo && unscoped <= hi && u > unscoped {
+		unscoped = u
+	}
 	err := l.update(l.hard, func(tx *bolt.Tx) error {
 		n = 0
 		if top > l.floor.Load() {
@@ -232,6 +248,11 @@ func (l *Log) ShiftState(from, to time.Time, d time.Duration, trusted bool) (int
 		}
 		if settle {
 			if err := tx.Bucket(bucketMeta).Delete(keyUntrusted); err != nil {
+				return err
+			}
+		}
+		if unscoped != l.unscoped.Load() {
+			if err := tx.Bucket(bucketMeta).Put(keyUnscoped, i64(unscoped)); err != nil {
 				return err
 			}
 		}
@@ -266,6 +287,9 @@ func (l *Log) ShiftState(from, to time.Time, d time.Duration, trusted bool) (int
 	}
 	if err == nil && settle {
 		l.marked = false
+	}
+	if err == nil {
+		l.unscoped.Store(unscoped)
 	}
 	return n, fullOr(err)
 }
