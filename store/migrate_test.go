@@ -293,17 +293,22 @@ func v2Event(i int) *scanner.Event {
 	}
 }
 
+// copyV2 copies the schema-2 test log, with its sidecar, into a temporary
+// folder, and returns its path and the options to open it with.
+func copyV2(t *testing.T, horizon time.Duration) (string, LogOptions) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "events.db")
+	copyFile(t, "testdata/log-v2.db", path)
+	copyFile(t, "testdata/log-v2.db.sidecar", path+".sidecar")
+	return path, LogOptions{Hub: testHubKey(t).Public(), StateHorizon: horizon, Logger: quietLog}
+}
+
 // Schema 2 kept gate state by pass and household ID alone; schema 3 by
 // issuer and ID. The old state cannot be re-keyed, so a migrated log
 // counts it for an ID whatever the issuer, until it expires; what is
 // recorded after the migration is the issuer's own.
 func testMigrateV2(t *testing.T) {
-	priv := testHubKey(t)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "events.db")
-	copyFile(t, "testdata/log-v2.db", path)
-	copyFile(t, "testdata/log-v2.db.sidecar", path+".sidecar")
-	opt := LogOptions{Hub: priv.Public(), StateHorizon: 365 * 24 * time.Hour, Logger: quietLog}
+	path, opt := copyV2(t, 365*24*time.Hour)
 	l, err := OpenLog(path, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -388,11 +393,7 @@ func testMigrateV2(t *testing.T) {
 // horizon past its latest stamp, which moves with it when ShiftState
 // moves it.
 func TestUnscopedStateInSight(t *testing.T) {
-	priv := testHubKey(t)
-	path := filepath.Join(t.TempDir(), "events.db")
-	copyFile(t, "testdata/log-v2.db", path)
-	copyFile(t, "testdata/log-v2.db.sidecar", path+".sidecar")
-	opt := LogOptions{Hub: priv.Public(), StateHorizon: 7 * 24 * time.Hour, Logger: quietLog}
+	path, opt := copyV2(t, 7*24*time.Hour)
 	l, err := OpenLog(path, opt)
 	if err != nil {
 		t.Fatal(err)
