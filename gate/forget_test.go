@@ -8,7 +8,8 @@ import (
 )
 
 // The pass of a last read is dropped once no override can reverse it; a
-// read still in the window keeps it.
+// read still in the window keeps it, and the forgetting is due again for
+// it.
 func TestForgetPasses(t *testing.T) {
 	mono := 10 * time.Minute
 	c := NewClock(time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC))
@@ -21,7 +22,12 @@ func TestForgetPasses(t *testing.T) {
 	if l := g.last["old"]; l.pass != nil || l.seq != 1 {
 		t.Errorf("a read past the window: %+v, want its pass dropped and the rest kept", l)
 	}
-	if l := g.last["fresh"]; l.pass == nil {
-		t.Errorf("a read in the window lost its pass")
+	if l := g.last["fresh"]; l.pass == nil || !g.forgetTimer {
+		t.Errorf("a read in the window: pass kept %v, forgetting due again %v", l.pass != nil, g.forgetTimer)
+	}
+	mono += time.Second
+	g.forgetPasses()
+	if l := g.last["fresh"]; l.pass != nil || g.forgetTimer {
+		t.Errorf("past the window: pass kept %v, forgetting due again %v", l.pass != nil, g.forgetTimer)
 	}
 }

@@ -128,7 +128,8 @@ type Gate struct {
 	lastPrune time.Duration          // when (Clock.Mono) repeat last forgot old entries
 	emergency bool                   // the policy's emergency flag at the last read
 
-	last map[string]lastRead // by input: the last read decided there; guarded by decideMu
+	last        map[string]lastRead // by input: the last read decided there; guarded by decideMu
+	forgetTimer bool                // forgetPasses is due to run; guarded by decideMu
 
 	jumps []Jump // clock jumps whose state shift has yet to succeed; guarded by decideMu
 
@@ -332,8 +333,9 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 		g.passedAgain(d.Pass, o.Seq)
 	}
 	g.last[in.Name] = lastRead{at: mono, text: textKey, pass: d.Pass, status: d.Status, allow: o.Decision.Allow, reason: o.Decision.Reason, seq: o.Seq}
-	if d.Pass != nil {
+	if d.Pass != nil && !g.forgetTimer {
 		// Whose the read was is kept no longer than an override needs it.
+		g.forgetTimer = true
 		time.AfterFunc(OverrideWindow+time.Second, g.forgetPasses)
 	}
 	return o
@@ -341,16 +343,26 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 
 // forgetPasses drops the passes of the last reads that no override can
 // reverse any more (OverrideWindow): their IDs and holder stay in memory
-// no longer than needed.
+// no longer than needed. It runs again when the next of those left is
+// due, while there is one.
 func (g *Gate) forgetPasses() {
 	g.decideMu.Lock()
 	defer g.decideMu.Unlock()
 	mono := g.Clock.Mono()
+	next := time.Duration(-1)
 	for name, l := range g.last {
-		if l.pass != nil && mono-l.at > OverrideWindow {
+		switch due := l.at + OverrideWindow - mono; {
+		case l.pass == nil:
+		case due < 0:
 			l.pass = nil
 			g.last[name] = l
+		case next < 0 || due < next:
+			next = due
 		}
+	}
+	g.forgetTimer = next >= 0
+	if g.forgetTimer {
+		time.AfterFunc(next+time.Second, g.forgetPasses)
 	}
 }
 
