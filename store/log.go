@@ -284,8 +284,18 @@ func (l *Log) load() error {
 			l.untrusted, l.marked = getI64(u), true
 		}
 		l.unscoped.Store(noUnscoped)
-		if v := meta.Get(keyUnscoped); len(v) == 8 {
+		switch v := meta.Get(keyUnscoped); {
+		case len(v) == 8:
 			l.unscoped.Store(getI64(v))
+		case v != nil:
+			// The marker of the first schema-3 builds, without the stamp:
+			// the latest in the expiry indexes bounds it.
+			latest, _ := latestStateStamp(tx)
+			latest = max(latest, noUnscoped+1)
+			if err := meta.Put(keyUnscoped, i64(latest)); err != nil {
+				return err
+			}
+			l.unscoped.Store(latest)
 		}
 		// The sidecar's floor counts too: it survives a recovery.
 		floor = max(floor, l.side.floor)

@@ -3,7 +3,6 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
-	"math"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -83,12 +82,7 @@ func migrateLog1to2(tx *bolt.Tx) error {
 // entries stay until they expire, and until then the lookups count them
 // too (Log.LastSeen, Log.HouseholdExits).
 func migrateLog2to3(tx *bolt.Tx) error {
-	latest, found := int64(math.MinInt64), false
-	for _, b := range [][]byte{bucketPassExp, bucketExitExp} {
-		if k, _ := tx.Bucket(b).Cursor().Last(); len(k) >= 8 {
-			latest, found = max(latest, getI64(k)), true
-		}
-	}
+	latest, found := latestStateStamp(tx)
 	if !found {
 		return nil
 	}

@@ -40,6 +40,18 @@ func (l *Log) stateKey(domain byte, issuer string, id []byte) []byte {
 // with this ID, whatever its issuer.
 func (l *Log) unscopedKey(domain byte, id []byte) []byte { return l.hash(domain, id) }
 
+// latestStateStamp returns the latest stamp of the gate state, from the
+// expiry indexes; found is false when there is none.
+func latestStateStamp(tx *bolt.Tx) (latest int64, found bool) {
+	latest = math.MinInt64
+	for _, b := range [][]byte{bucketPassExp, bucketExitExp} {
+		if k, _ := tx.Bucket(b).Cursor().Last(); len(k) >= 8 {
+			latest, found = max(latest, getI64(k)), true
+		}
+	}
+	return latest, found
+}
+
 // noUnscoped: the log holds no gate state from schema 2 (Log.unscoped).
 const noUnscoped = math.MinInt64
 
@@ -234,10 +246,15 @@ func (l *Log) ShiftState(from, to time.Time, d time.Duration, trusted bool) (int
 	}
 	n := 0
 	settle := trusted && l.marked
-	// State from schema 2 in the span moves too: its latest stamp with it.
+	// State from schema 2 in the span moves too. The entries in
+	// (lo, min(unscoped, hi)] move: the latest may now be one of them.
 	unscoped := l.unscoped.Load()
-	if u := unscoped + by; unscoped != noUnscoped && unscoped > lo && unscoped <= hi && u > unscoped {
-		unscoped = u
+	if unscoped != noUnscoped && unscoped > lo {
+		u := min(unscoped, hi) + by
+		if u < min(unscoped, hi) { // overflow
+			u = math.MaxInt64
+		}
+		unscoped = max(unscoped, u)
 	}
 	err := l.update(l.hard, func(tx *bolt.Tx) error {
 		n = 0
@@ -282,14 +299,16 @@ func (l *Log) ShiftState(from, to time.Time, d time.Duration, trusted bool) (int
 		}
 		return nil
 	})
+	if err == nil {
+		// The stamp before the floor: lookups read both without mu, and
+		// must not see the new floor with the old stamp.
+		l.unscoped.Store(unscoped)
+	}
 	if err == nil && top > l.floor.Load() {
 		l.setFloor(top)
 	}
 	if err == nil && settle {
 		l.marked = false
-	}
-	if err == nil {
-		l.unscoped.Store(unscoped)
 	}
 	return n, fullOr(err)
 }
