@@ -248,7 +248,7 @@ func gateStatusOf(g *gate.Gate, inputs []gate.Input, since time.Time, sigs *scan
 func lastReadsOf(g *gate.Gate) []lastReadStatus {
 	var out []lastReadStatus
 	for _, l := range g.LastReads() {
-		out = append(out, lastReadStatus{Input: l.Input, Seq: l.Seq, SecondsAgo: l.Ago.Round(time.Second).Seconds(),
+		out = append(out, lastReadStatus{Input: l.Input, Seq: l.Seq, SecondsAgo: l.Ago.Truncate(time.Second).Seconds(),
 			Allow: l.Allow, Reason: string(l.Reason), Reversible: l.Reversible})
 	}
 	return out
