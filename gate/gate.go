@@ -162,6 +162,7 @@ type lastRead struct {
 	at     time.Duration // Clock.Mono
 	text   [32]byte      // its debounce key
 	pass   *scanner.Pass // nil: no pass verified
+	key    [32]byte      // passKey(pass), with pass
 	status scanner.Colour
 	allow  bool
 	reason scanner.Reason
@@ -316,10 +317,11 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	gate := scanner.Gate{Site: g.Site, Direction: in.Direction}
 	d := scanner.Decide(text, g.Trust(), policy, g.local(now, in.Direction), gate, now)
 	// A pass seen in another image (another text) is still one pass.
+	var pk [32]byte
 	if d.Pass != nil {
-		passKey := passKey(d.Pass)
-		g.tie(in.Name, textKey, passKey)
-		if g.repeat(in, passKey, mono, policy) {
+		pk = passKey(d.Pass)
+		g.tie(in.Name, textKey, pk)
+		if g.repeat(in, pk, mono, policy) {
 			g.Stats.Repeats.Add(1)
 			return nil
 		}
@@ -329,10 +331,10 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	if g.last == nil {
 		g.last = map[string]lastRead{}
 	}
-	if o.Decision.Allow {
-		g.passedAgain(d.Pass, o.Seq)
+	if d.Pass != nil && o.Decision.Allow {
+		g.passedAgain(pk, o.Seq)
 	}
-	g.last[in.Name] = lastRead{at: mono, text: textKey, pass: d.Pass, status: d.Status, allow: o.Decision.Allow, reason: o.Decision.Reason, seq: o.Seq}
+	g.last[in.Name] = lastRead{at: mono, text: textKey, pass: d.Pass, key: pk, status: d.Status, allow: o.Decision.Allow, reason: o.Decision.Reason, seq: o.Seq}
 	if d.Pass != nil && !g.forgetTimer {
 		// Whose the read was is kept no longer than an override needs it.
 		g.forgetTimer = true
@@ -354,7 +356,7 @@ func (g *Gate) forgetPasses() {
 		switch due := l.at + OverrideWindow - mono; {
 		case l.pass == nil:
 		case due < 0:
-			l.pass = nil
+			l.pass, l.key = nil, [32]byte{}
 			g.last[name] = l
 		case next < 0 || due < next:
 			next = due
@@ -366,16 +368,13 @@ func (g *Gate) forgetPasses() {
 	}
 }
 
-// passedAgain marks the last reads of pass p at any input as followed by
-// its passage in the read or override with sequence seq: reversing them
-// would undo that later passage. The caller holds decideMu.
-func (g *Gate) passedAgain(p *scanner.Pass, seq uint64) {
-	if p == nil {
-		return
-	}
-	k := passKey(p)
+// passedAgain marks the last reads of the pass with key k (passKey) at any
+// input as followed by its passage in the read or override with sequence
+// seq: reversing them would undo that later passage. The caller holds
+// decideMu.
+func (g *Gate) passedAgain(k [32]byte, seq uint64) {
 	for name, l := range g.last {
-		if l.pass != nil && l.later == 0 && passKey(l.pass) == k {
+		if l.pass != nil && l.later == 0 && l.key == k {
 			l.later = seq
 			g.last[name] = l
 		}
@@ -489,7 +488,7 @@ func (g *Gate) Override(ctx context.Context, in Input, allow bool, reason string
 	if m.overrides != 0 && o.Logged {
 		delete(g.last, in.Name)
 		if o.Decision.Allow {
-			g.passedAgain(d.Pass, o.Seq)
+			g.passedAgain(last.key, o.Seq)
 		}
 		// Its sighting is now of a read let through, or not.
 		g.noteDenied(in.Name, last.text, !o.Decision.Allow)
@@ -503,7 +502,10 @@ func (g *Gate) Override(ctx context.Context, in Input, allow bool, reason string
 // read, given the last read there (ok: there is one); nil when it can.
 // The caller holds decideMu.
 func (g *Gate) reversible(in Input, last lastRead, ok bool, read uint64, allow bool) error {
-	verb := map[bool]string{true: "let through", false: "kept back"}
+	verb := "kept back"
+	if allow {
+		verb = "let through"
+	}
 	switch {
 	case !ok || last.seq != read:
 		return fmt.Errorf("read %d is not the last read at %s, or was reversed already", read, in.Name)
@@ -514,7 +516,7 @@ func (g *Gate) reversible(in Input, last lastRead, ok bool, read uint64, allow b
 	case last.pass == nil:
 		return fmt.Errorf("read %d holds no pass verified with a key that may sign it", read)
 	case last.allow == allow:
-		return fmt.Errorf("read %d was %s already", read, verb[allow])
+		return fmt.Errorf("read %d was %s already", read, verb)
 	}
 	return nil
 }

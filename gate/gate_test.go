@@ -205,6 +205,12 @@ func (p probe) Act(_ context.Context, o *gate.Outcome) error {
 
 type passOpt func(*scanner.Pass)
 
+// inHouse puts a pass in household h.
+func inHouse(h string) passOpt { return func(p *scanner.Pass) { p.Household = []byte(h) } }
+
+// quotaOne is a policy of one exit per household in 48 hours.
+func quotaOne(p *scanner.Policy) { p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour }
+
 func (r *rig) issue(id string, opts ...passOpt) string { return r.issueWith(nil, id, opts...) }
 
 // issueWith signs with key, or (nil) with the key of the pass's issuer.
@@ -453,9 +459,9 @@ func TestAntiPassback(t *testing.T) {
 }
 
 func TestHouseholdQuota(t *testing.T) {
-	r := newRig(t, func(p *scanner.Policy) { p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour })
+	r := newRig(t, quotaOne)
 	a, b := r.issue("a"), r.issue("b") // same household
-	other := r.issue("c", func(p *scanner.Pass) { p.Household = []byte("house-2") })
+	other := r.issue("c", inHouse("house-2"))
 	r.expect(r.read(exit, a), true, scanner.ReasonOK)
 	r.advance(time.Hour)
 	r.expect(r.read(exit, b), false, scanner.ReasonQuota)
@@ -472,7 +478,7 @@ func TestHouseholdQuota(t *testing.T) {
 // input, both are decided).
 func TestStatePerIssuer(t *testing.T) {
 	r := newRig(t, func(p *scanner.Policy) {
-		p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour
+		quotaOne(p)
 		p.Entry.AntiPassback = scanner.PassbackHard
 	})
 	nine := func(p *scanner.Pass) { p.Issuer = "compound-9" }
@@ -507,7 +513,7 @@ func TestForeignSignerWritesNoState(t *testing.T) {
 // An evacuation does not use up the households' quota: exits that only
 // emergency mode let through are not counted.
 func TestEmergencyExitsDoNotCount(t *testing.T) {
-	r := newRig(t, func(p *scanner.Policy) { p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour })
+	r := newRig(t, quotaOne)
 	a, b := r.issue("a"), r.issue("b") // same household
 	r.setEmergency(true)
 	r.expect(r.read(exit, a), true, scanner.ReasonOK) // allowed by the rules: counted
@@ -604,10 +610,9 @@ func TestOverride(t *testing.T) {
 // that names a read it cannot reverse does nothing and says why.
 func TestOverrideReversesARead(t *testing.T) {
 	r := newRig(t, func(p *scanner.Policy) {
-		p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour
+		quotaOne(p)
 		p.Entry.AntiPassback = scanner.PassbackHard
 	})
-	house := func(h string) passOpt { return func(p *scanner.Pass) { p.Household = []byte(h) } }
 	override := func(in gate.Input, allow bool, of *gate.Outcome) {
 		t.Helper()
 		var read uint64
@@ -653,7 +658,7 @@ func TestOverrideReversesARead(t *testing.T) {
 
 	// Kept back at the exit: the household's exit is not used, and the
 	// holder is still inside.
-	a, b := r.issue("a", house("h1")), r.issue("b", house("h1"))
+	a, b := r.issue("a", inHouse("h1")), r.issue("b", inHouse("h1"))
 	read := r.read(exit, a)
 	r.expect(read, true, scanner.ReasonOK)
 	r.advance(30 * time.Second)
@@ -666,7 +671,7 @@ func TestOverrideReversesARead(t *testing.T) {
 	r.expect(r.read(entry, a), false, scanner.ReasonAntiPassback) // a never left
 
 	// Let through at the exit: a passage like any other.
-	c, d := r.issue("c", house("h2")), r.issue("d", house("h2"))
+	c, d := r.issue("c", inHouse("h2")), r.issue("d", inHouse("h2"))
 	r.expect(r.read(exit, c), true, scanner.ReasonOK)
 	read = r.read(exit, d)
 	r.expect(read, false, scanner.ReasonQuota)
@@ -681,7 +686,7 @@ func TestOverrideReversesARead(t *testing.T) {
 
 	// Naming no read, a moment after one (a visitor with no pass turned
 	// away): about nobody; the holder who went out is still out.
-	e := r.issue("e", house("h3"))
+	e := r.issue("e", inHouse("h3"))
 	r.expect(r.read(exit, e), true, scanner.ReasonOK)
 	r.advance(30 * time.Second)
 	override(exit, false, nil)
@@ -708,7 +713,7 @@ func TestOverrideReversesARead(t *testing.T) {
 	refused(entry, false, read.Seq+100, "not the last read at cam-in")
 	override(entry, false, read)
 	refused(entry, false, read.Seq, "reversed already")
-	f := r.issue("f", house("h4"))
+	f := r.issue("f", inHouse("h4"))
 	r.advance(time.Minute)
 	read = r.read(entry, f)
 	r.advance(gate.OverrideWindow + time.Second)
@@ -717,7 +722,7 @@ func TestOverrideReversesARead(t *testing.T) {
 	}
 	refused(entry, false, read.Seq, "more than 2m0s ago")
 	// A pass its key may not sign: its IDs are nobody's word. And no pass.
-	forged := r.issueWith(issuer, "g", house("h4"), func(p *scanner.Pass) { p.Issuer = "compound-9" })
+	forged := r.issueWith(issuer, "g", inHouse("h4"), func(p *scanner.Pass) { p.Issuer = "compound-9" })
 	read = r.read(exit, forged)
 	r.expect(read, false, scanner.ReasonUnknownKey)
 	refused(exit, true, read.Seq, "holds no pass")
@@ -831,9 +836,9 @@ func TestLogFullInEmergency(t *testing.T) {
 // Two members of one household at two exit lanes at the same moment: a
 // quota of one lets one of them out, never both.
 func TestQuotaAcrossInputs(t *testing.T) {
-	r := newRig(t, func(p *scanner.Policy) { p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour })
+	r := newRig(t, quotaOne)
 	for i := range 8 {
-		house := func(p *scanner.Pass) { p.Household = []byte(fmt.Sprint("house-", i)) }
+		house := inHouse(fmt.Sprint("house-", i))
 		a := r.frame(r.issue(fmt.Sprint(i, "a"), house), 640, 480)
 		b := r.frame(r.issue(fmt.Sprint(i, "b"), house), 640, 480)
 		done := make(chan *gate.Outcome, 2)
@@ -1027,9 +1032,9 @@ func TestPassIssuedInTheFuture(t *testing.T) {
 // there a moment before, the code still in view: not taken for the same
 // read. At an entry, the debounce holds.
 func TestEmergencyOnDuringDebounce(t *testing.T) {
-	r := newRig(t, func(p *scanner.Policy) { p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour })
+	r := newRig(t, quotaOne)
 	a, b := r.issue("a"), r.issue("b") // one household
-	c := r.issue("c", func(p *scanner.Pass) { p.Household = []byte("house-9") })
+	c := r.issue("c", inHouse("house-9"))
 	r.expect(r.read(exit, a), true, scanner.ReasonOK)
 	r.advance(time.Minute)
 	r.expect(r.read(exit, b), false, scanner.ReasonQuota)
@@ -1051,7 +1056,7 @@ func TestEmergencyOnDuringDebounce(t *testing.T) {
 // them out. One the gatekeeper let through is one let out: a second read
 // would count twice against the quota.
 func TestEmergencyOnAfterOverride(t *testing.T) {
-	r := newRig(t, func(p *scanner.Policy) { p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour })
+	r := newRig(t, quotaOne)
 	reverse := func(read *gate.Outcome, allow bool) {
 		t.Helper()
 		if _, err := r.g.Override(context.Background(), exit, allow, "checked by the gatekeeper", read.Seq); err != nil {
@@ -1074,7 +1079,7 @@ func TestEmergencyOnAfterOverride(t *testing.T) {
 		t.Fatalf("let through by the gatekeeper, then read again: %+v", o.Decision)
 	}
 	// And the other way round.
-	c := r.issue("c", func(p *scanner.Pass) { p.Household = []byte("house-9") })
+	c := r.issue("c", inHouse("house-9"))
 	r.setEmergency(false)
 	r.advance(time.Minute)
 	read = r.read(exit, c)
@@ -1121,13 +1126,13 @@ func TestClockSkewUsedUpToAnHour(t *testing.T) {
 func TestNoFloorNoBuildTime(t *testing.T) {
 	r := newRig(t, func(p *scanner.Policy) {
 		p.Entry.AntiPassback = scanner.PassbackHard
-		p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour
+		quotaOne(p)
 	})
 	r.step(10 * 24 * time.Hour)
 	r.restart(false, time.Time{})
 	r.advance(time.Second)
 	a, b := r.issue("a"), r.issue("b") // one household
-	c := r.issue("c", func(p *scanner.Pass) { p.Household = []byte("house-9") })
+	c := r.issue("c", inHouse("house-9"))
 	o := r.read(exit, a)
 	r.expect(o, true, scanner.ReasonOK)
 	if o.At.Trusted || o.At.Wall.UnixNano() != int64(time.Second) {
@@ -1146,13 +1151,13 @@ func TestNoFloorNoBuildTime(t *testing.T) {
 func TestUntrustedPassagesCountOnceTimeIsTrusted(t *testing.T) {
 	r := newRig(t, func(p *scanner.Policy) {
 		p.Entry.AntiPassback = scanner.PassbackHard
-		p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour
+		quotaOne(p)
 	})
 	r.step(10 * 24 * time.Hour) // the true time; the floor t0 is 10 days old
 	r.g.Clock.Synced = func() bool { return false }
 	r.advance(time.Second)             // the daemon starts, then people come
 	a, b := r.issue("a"), r.issue("b") // one household
-	c := r.issue("c", func(p *scanner.Pass) { p.Household = []byte("house-9") })
+	c := r.issue("c", inHouse("house-9"))
 	r.expect(r.read(exit, a), true, scanner.ReasonOK)
 	if o := r.read(entry, c); !o.Decision.Allow || o.At.Trusted || !o.At.Wall.Before(t0.Add(time.Hour)) {
 		t.Fatalf("untrusted read: %+v", o)
@@ -1177,7 +1182,7 @@ func TestUntrustedPassagesOfAnEarlierRunCount(t *testing.T) {
 	var none time.Time
 	untrustedRead := func(r *rig) {
 		r.advance(time.Minute)
-		r.expect(r.read(entry, r.issue("d", func(p *scanner.Pass) { p.Household = []byte("house-4") })), true, scanner.ReasonOK)
+		r.expect(r.read(entry, r.issue("d", inHouse("house-4"))), true, scanner.ReasonOK)
 		r.advance(time.Minute)
 	}
 	for _, tc := range []struct {
@@ -1209,13 +1214,13 @@ func TestUntrustedPassagesOfAnEarlierRunCount(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t, func(p *scanner.Policy) {
 				p.Entry.AntiPassback = scanner.PassbackHard
-				p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour
+				quotaOne(p)
 			})
 			r.step(10 * 24 * time.Hour) // the true time; the floor t0 is 10 days old
 			r.g.Clock.Synced = func() bool { return false }
 			r.advance(time.Second)
 			a, b := r.issue("a"), r.issue("b") // one household
-			c := r.issue("c", func(p *scanner.Pass) { p.Household = []byte("house-9") })
+			c := r.issue("c", inHouse("house-9"))
 			r.expect(r.read(exit, a), true, scanner.ReasonOK)
 			if o := r.read(entry, c); !o.Decision.Allow || o.At.Trusted {
 				t.Fatalf("untrusted read: %+v", o)
@@ -1251,13 +1256,13 @@ func (f *failingShift) ShiftState(from, to time.Time, by time.Duration, trusted 
 // succeeds nothing is committed: the passages decided before trusted time
 // are not forgotten.
 func TestStateShiftRetried(t *testing.T) {
-	r := newRig(t, func(p *scanner.Policy) { p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour })
+	r := newRig(t, quotaOne)
 	r.g.Memory = &failingShift{Log: r.log, fails: 1}
 	r.step(10 * 24 * time.Hour)
 	r.g.Clock.Synced = func() bool { return false }
 	r.advance(time.Second)
 	a, b := r.issue("a"), r.issue("b") // one household
-	c := r.issue("c", func(p *scanner.Pass) { p.Household = []byte("house-9") })
+	c := r.issue("c", inHouse("house-9"))
 	r.expect(r.read(exit, a), true, scanner.ReasonOK)
 	r.advance(2 * time.Minute)
 	r.g.Clock.Synced = func() bool { return true }
@@ -1281,9 +1286,9 @@ func TestStateShiftRetried(t *testing.T) {
 // three days, as CLOCK_MONOTONIC misses a suspend): when synchronised time
 // comes back that far ahead, the passages stamped meanwhile move too.
 func TestLaterJumpShifted(t *testing.T) {
-	r := newRig(t, func(p *scanner.Policy) { p.Exit.QuotaCount, p.Exit.QuotaWindow = 1, 48*time.Hour })
+	r := newRig(t, quotaOne)
 	r.step(10 * 24 * time.Hour)
-	r.expect(r.read(entry, r.issue("x", func(p *scanner.Pass) { p.Household = []byte("house-9") })), true, scanner.ReasonOK)
+	r.expect(r.read(entry, r.issue("x", inHouse("house-9"))), true, scanner.ReasonOK)
 	r.g.Clock.Synced = func() bool { return false }
 	r.step(3 * 24 * time.Hour)
 	r.advance(time.Second)
