@@ -238,22 +238,27 @@ func (g *Gate) runInput(ctx context.Context, in Input) error {
 	for {
 		r, err := in.Source.Next(ctx)
 		switch {
+		case err == nil:
+			// The read in hand is finished even if ctx ends meanwhile,
+			// or had ended as the source handed it over. A source that
+			// reads on after ctx ended is not asked again.
+			g.Handle(context.WithoutCancel(ctx), in, r)
+			if ctx.Err() != nil {
+				return nil
+			}
+			continue
 		case err == io.EOF: // the source's end; a fault that wraps io.EOF is not
 			return nil
 		case ctx.Err() != nil:
 			return nil
-		case err != nil:
-			g.Stats.SourceErrors.Add(1)
-			g.logger().Warn("input fault", "input", in.Name, "err", err)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(100 * time.Millisecond):
-			}
-			continue
 		}
-		// The read in hand is finished even if ctx ends meanwhile.
-		g.Handle(context.WithoutCancel(ctx), in, r)
+		g.Stats.SourceErrors.Add(1)
+		g.logger().Warn("input fault", "input", in.Name, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }
 

@@ -919,6 +919,47 @@ func TestRunEndsOnlyAtTheSourcesEnd(t *testing.T) {
 	}
 }
 
+// stopAfterRead hands over one read as the stop comes (it cancels the
+// gate's context inside Next), then waits for the end.
+type stopAfterRead struct {
+	text   string
+	stop   context.CancelFunc
+	handed bool
+}
+
+func (s *stopAfterRead) Next(ctx context.Context) (scanner.Read, error) {
+	if s.handed {
+		<-ctx.Done()
+		return scanner.Read{}, ctx.Err()
+	}
+	s.handed = true
+	s.stop()
+	return scanner.Read{Text: s.text}, nil
+}
+
+func (s *stopAfterRead) Close() error { return nil }
+
+// A read the source handed over as the stop came is the read in hand: it
+// is decided, logged and actuated before the input ends, not dropped (a
+// line already taken off a reader module exists nowhere else).
+func TestStopFinishesTheReadHandedOver(t *testing.T) {
+	r := newRig(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	src := &stopAfterRead{text: r.issue("a"), stop: cancel}
+	if err := r.g.Run(ctx, []gate.Input{{Name: "reader", Direction: scanner.Entry, Source: src}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.g.Stats.Decisions.Load(); n != 1 {
+		t.Fatalf("%d decisions; want the read handed over as the stop came", n)
+	}
+	if st, err := r.log.Stats(); err != nil || st.Pending != 1 {
+		t.Fatalf("%+v, %v: want its event logged", st, err)
+	}
+	if got := strings.Join(r.order, ","); got != "commit 1,act 1" {
+		t.Errorf("order %q; want the read committed, then actuated", got)
+	}
+}
+
 // The gate logged a read at trusted time; then the system clock steps back
 // while still "synchronised", or loses its synchronisation. A pass expired
 // by the trusted time already logged stays expired: the clock never goes
