@@ -333,6 +333,21 @@ func TestDebounce(t *testing.T) {
 	}
 }
 
+// A policy's debounce counts for at most scanner.MaxDebounce (a signed
+// policy is not refused whole for it): a holder back at the input after
+// that is decided and logged.
+func TestDebounceBounded(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) { p.Debounce = time.Hour })
+	text := r.issue("a")
+	r.expect(r.read(entry, text), true, scanner.ReasonOK)
+	r.advance(scanner.MaxDebounce - time.Second)
+	if o := r.read(entry, text); o != nil {
+		t.Fatalf("a repeat within the bound was decided again: %v", o)
+	}
+	r.advance(scanner.MaxDebounce + time.Second) // the sliding window restarted at the last sighting
+	r.expect(r.read(entry, text), true, scanner.ReasonOK)
+}
+
 // A code held up for longer than the debounce window is still one read; it
 // counts again once it has been out of sight for the window.
 func TestDebounceSlides(t *testing.T) {

@@ -129,6 +129,11 @@ const (
 	// refused whole for it: its other rules still hold).
 	MaxClockSkew    = time.Hour
 	DefaultDebounce = 5 * time.Second
+	// MaxDebounce bounds the debounce used: a pass back at the same input
+	// within the window is neither decided nor logged, so a window of
+	// minutes would turn away a holder coming back, with no trace. A
+	// larger Debounce counts as MaxDebounce.
+	MaxDebounce = time.Minute
 )
 
 // Policy is a site's rules. It is a signed document from the hub, or comes
@@ -163,7 +168,8 @@ type Policy struct {
 	Emergency bool `cbor:"10,keyasint,omitempty" toml:"emergency"`
 
 	// Debounce: the same pass read again within it at the same input is
-	// one decision; zero means DefaultDebounce.
+	// one decision; zero means DefaultDebounce, and at most MaxDebounce is
+	// used.
 	Debounce time.Duration `cbor:"11,keyasint,omitempty" toml:"debounce"`
 }
 
@@ -182,10 +188,11 @@ func (p *Policy) skew() time.Duration {
 	return DefaultClockSkew
 }
 
-// DebounceWindow returns the debounce window, applying the default.
+// DebounceWindow returns the debounce window, applying the default and
+// the bound.
 func (p *Policy) DebounceWindow() time.Duration {
 	if p.Debounce > 0 {
-		return p.Debounce
+		return min(p.Debounce, MaxDebounce)
 	}
 	return DefaultDebounce
 }

@@ -345,6 +345,11 @@ func (c *Config) check(src []byte) error {
 	if c.Policy.ClockSkew > scanner.MaxClockSkew {
 		return &configError{line: keyLine(src, toml.Key{"policy", "clock_skew"}), msg: fmt.Sprintf("policy.clock_skew: %v: want 0 to %v", c.Policy.ClockSkew, scanner.MaxClockSkew)}
 	}
+	// Nor a debounce of minutes ("500s" for "500ms"): a holder back at
+	// the input within it would be turned away unlogged.
+	if c.Policy.Debounce > scanner.MaxDebounce {
+		return &configError{line: keyLine(src, toml.Key{"policy", "debounce"}), msg: fmt.Sprintf("policy.debounce: %v: want 0 to %v", c.Policy.Debounce, scanner.MaxDebounce)}
+	}
 	// Only a hub confirms trust data current; a gate without one (no
 	// root_key) would find every read past max_trust_age.
 	if c.RootKey == "" && c.Policy.MaxTrustAge > 0 {

@@ -142,6 +142,7 @@ direction = "entry"
 		{"window of years", base + "[policy.exit]\nquota_count = 1\nquota_window = \"9000h\"\n" + input, ":6: policy.exit.quota_window: 9000h0m0s: want 0 to 8784h"},
 		{"negative debounce", base + "[policy]\nclock_skew = \"1m\"\ndebounce = \"-5s\"\n" + input, ":6: policy.debounce: negative"},
 		{"a day of clock skew", base + "[policy]\nclock_skew = \"24h\"\n" + input, ":5: policy.clock_skew: 24h0m0s: want 0 to 1h0m0s"},
+		{"a debounce of minutes", base + "[policy]\ndebounce = \"500s\"\n" + input, ":5: policy.debounce: 8m20s: want 0 to 1m0s"},
 		{"duration without unit", base + "[policy]\ndebounce = 5\n" + input, `:5: policy.debounce: give a duration with its unit`},
 		{"hook timeout without unit", base + input + "[[hook]]\nexec = [\"x\"]\ntimeout = 2\n", `:10: hook.timeout: hook 1: give a duration with its unit`},
 		{"no direction", base + input + "[[input]]\nkind = \"stdin\"\n", ":8: input.direction: input 2: required"},
