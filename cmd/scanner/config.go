@@ -19,6 +19,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/checkpointgate/checkpoint/scanner"
 	"github.com/checkpointgate/checkpoint/scanner/camera"
+	"github.com/checkpointgate/checkpoint/scanner/reader"
 	"github.com/checkpointgate/checkpoint/seal"
 )
 
@@ -397,6 +398,11 @@ func (c *Config) check(src []byte) error {
 				return badIn("input", n, f.key, "negative")
 			}
 		}
+		if err := in.checkSource(func(key, format string, args ...any) error {
+			return badIn("input", n, key, format, args...)
+		}); err != nil {
+			return err
+		}
 	}
 	if r := c.Relay; r != nil {
 		switch {
@@ -426,6 +432,36 @@ func (c *Config) check(src []byte) error {
 	}
 	// The key files last: what the file itself says wrong is told first.
 	return c.readKeys(src)
+}
+
+// checkSource refuses, with bad, what the input's source would refuse at
+// start (so that it is told with its key and line), and a source's key
+// given to an input of another kind.
+func (in *InputConfig) checkSource(bad func(key, format string, args ...any) error) error {
+	isCamera, isSerial := in.Kind == "camera", in.Kind == "serial"
+	switch {
+	case !isCamera && in.Width != 0:
+		return bad("width", "a camera's key, not a %s input's", in.Kind)
+	case !isCamera && in.Height != 0:
+		return bad("height", "a camera's key, not a %s input's", in.Kind)
+	case !isCamera && in.FPS != 0:
+		return bad("fps", "a camera's key, not a %s input's", in.Kind)
+	case !isSerial && in.Baud != 0:
+		return bad("baud", "a serial input's key, not a %s input's", in.Kind)
+	case isSerial && !reader.SupportedBaud(in.Baud):
+		return bad("baud", "%d: not a serial rate (1200 to 921600: 9600, 19200, 38400, 57600, 115200, …)", in.Baud)
+	case in.Width != 0 && in.Height == 0:
+		return bad("height", "give width and height together")
+	case in.Height != 0 && in.Width == 0:
+		return bad("width", "give width and height together")
+	case in.Width > camera.MaxSide:
+		return bad("width", "%d: want at most %d", in.Width, camera.MaxSide)
+	case in.Height > camera.MaxSide:
+		return bad("height", "%d: want at most %d", in.Height, camera.MaxSide)
+	case in.FPS > camera.MaxFPS:
+		return bad("fps", "%d: want at most %d", in.FPS, camera.MaxFPS)
+	}
+	return nil
 }
 
 // device returns what the input reads from, for every kind but a folder
@@ -553,6 +589,22 @@ func (c *Config) path(p string) string {
 		return p
 	}
 	return filepath.Join(c.dir, p)
+}
+
+// command returns a hook's command line with its command, when named by a
+// relative path ("./open.sh", "bin/open"), made absolute against the
+// config file's folder, as every other path in the config; a bare name is
+// left to be looked up in PATH.
+func (c *Config) command(argv []string) []string {
+	if len(argv) == 0 || filepath.IsAbs(argv[0]) || !strings.ContainsRune(argv[0], filepath.Separator) {
+		return argv
+	}
+	out := slices.Clone(argv)
+	out[0] = c.devicePath(argv[0])
+	if abs, err := filepath.Abs(out[0]); err == nil {
+		out[0] = abs
+	}
+	return out
 }
 
 // elementLine returns the line of key in the n-th (from 1) element of the

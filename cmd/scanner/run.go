@@ -165,7 +165,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		if h.URL != "" {
 			out, err = output.NewHTTPHook(h.URL, nil, h.Timeout, 0, logger)
 		} else {
-			out, err = output.NewExecHook(h.Exec, h.Timeout, 0, logger)
+			out, err = output.NewExecHook(cfg.command(h.Exec), h.Timeout, 0, logger)
 		}
 		if err != nil {
 			return err

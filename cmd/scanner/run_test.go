@@ -174,6 +174,13 @@ direction = "entry"
 		{"syntax", base + "site = = 1\n", ":4:"},
 		{"hook with both", base + input + "[[hook]]\nexec = [\"x\"]\nurl = \"http://127.0.0.1/\"\n", "exactly one of exec or url"},
 		{"bad log failure", base + "on_log_failure = \"shrug\"\n" + input, `:4: on_log_failure: "shrug"`},
+		// What a source would refuse at start is refused with its line.
+		{"a baud rate no reader uses", base + "[[input]]\nkind = \"serial\"\npath = \"/dev/ttyS9\"\ndirection = \"entry\"\nbaud = 96000\n", ":8: input.baud: input 1: 96000: not a serial rate"},
+		{"width without height", base + "[[input]]\nkind = \"camera\"\ndirection = \"exit\"\nwidth = 1280\n", ":4: input.height: input 1: give width and height together"},
+		{"a frame 100000 pixels a side", base + "[[input]]\nkind = \"camera\"\ndirection = \"exit\"\nwidth = 100000\nheight = 100000\n", ":7: input.width: input 1: 100000: want at most 4096"},
+		{"5000 frames a second", base + "[[input]]\nkind = \"camera\"\ndirection = \"exit\"\nfps = 5000\n", ":7: input.fps: input 1: 5000: want at most 1000"},
+		{"a baud rate for a camera", base + "[[input]]\nkind = \"camera\"\ndirection = \"exit\"\nbaud = 9600\n", ":7: input.baud: input 1: a serial input's key, not a camera input's"},
+		{"a frame rate for a reader", base + "[[input]]\nkind = \"keyboard\"\npath = \"/dev/input/event0\"\ndirection = \"exit\"\nfps = 30\n", ":8: input.fps: input 1: a camera's key, not a keyboard input's"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { expectConfigError(t, tc.text, tc.want) })
 	}
@@ -334,6 +341,36 @@ func TestRunStdoutStalledThenGone(t *testing.T) {
 	waitExit(t, cmd, 60*time.Second, "its input ended")
 	if st, _ := openDaemonLog(t, cfg).Stats(); st.Pending != reads {
 		t.Errorf("%d events logged, want %d", st.Pending, reads)
+	}
+}
+
+// A hook's command named by a relative path is beside the config, as
+// every other path in it, wherever the daemon was started (systemd starts
+// it in /); a bare name is still looked up in PATH.
+func TestHookCommandBesideTheConfig(t *testing.T) {
+	cfg, _, _ := stdinConfig(t, "[[hook]]\nexec = [\"./open.sh\"]\n[[hook]]\nexec = [\"sh\", \"open.sh\"]\n")
+	dir := filepath.Dir(cfg)
+	script := "#!/bin/sh\ncat >/dev/null\necho \"$0\" >> " + filepath.Join(dir, "ran") + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "open.sh"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := childMain("run", "-config", cfg)
+	cmd.Dir = t.TempDir() // not the config's folder
+	cmd.Stdin = strings.NewReader("not a pass\n")
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, cmd, 30*time.Second, "its input ended")
+	b, err := os.ReadFile(filepath.Join(dir, "ran"))
+	if err != nil {
+		t.Fatalf("the hook beside the config did not run: %v\n%s", err, stderr.String())
+	}
+	// The second hook's "open.sh" is an argument, looked up from the
+	// daemon's folder by sh: it finds none there, and does not run.
+	if got := strings.Fields(string(b)); len(got) != 1 || got[0] != filepath.Join(dir, "open.sh") {
+		t.Errorf("ran as %q; want once, as %s", got, filepath.Join(dir, "open.sh"))
 	}
 }
 

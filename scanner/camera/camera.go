@@ -24,6 +24,12 @@ const (
 	DefaultMaxBackoff   = 5 * time.Second
 )
 
+// MaxSide bounds Config.Width and Height, and MaxFPS Config.FPS.
+const (
+	MaxSide = maxSide
+	MaxFPS  = 1000
+)
+
 // MinBuffers and MaxBuffers bound Config.Buffers: fewer than two buffers
 // stalls the stream while a frame is copied, and more only keep frames
 // that are older.
@@ -107,7 +113,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.FPS == 0 {
 		c.FPS = DefaultFPS
 	}
-	if c.FPS < 1 || c.FPS > 1000 {
+	if c.FPS < 1 || c.FPS > MaxFPS {
 		return c, fmt.Errorf("camera: frame rate %d out of range", c.FPS)
 	}
 	if _, err := parseFormat(c.Format); err != nil {

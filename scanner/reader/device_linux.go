@@ -66,6 +66,12 @@ var baudRates = map[int]uint32{
 	230400: unix.B230400, 460800: unix.B460800, 921600: unix.B921600,
 }
 
+// SupportedBaud reports whether NewSerial takes baud (0: the default).
+func SupportedBaud(baud int) bool {
+	_, ok := baudRates[baud]
+	return ok || baud == 0
+}
+
 // NewSerial returns a Reader of a serial QR reader module: the tty at path
 // (/dev/ttyACM*, /dev/ttyUSB*, or better a /dev/serial/by-id/ link). The
 // port is set to raw mode, 8 data bits, no parity, one stop bit, at

@@ -8,3 +8,7 @@ func NewKeyboard(path string, cfg Config) (*Reader, error) { return nil, ErrUnsu
 // NewSerial returns ErrUnsupported: this package sets serial ports up
 // with Linux's termios.
 func NewSerial(path string, cfg Config) (*Reader, error) { return nil, ErrUnsupported }
+
+// SupportedBaud reports whether NewSerial takes baud. Here it takes no
+// port at all, whatever the rate: true.
+func SupportedBaud(baud int) bool { return true }
