@@ -9,7 +9,6 @@ import (
 	"image"
 	"io"
 	"log/slog"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -306,7 +305,7 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	// event would count twice against the household's quota.)
 	if em := policy != nil && policy.Emergency; em != g.emergency {
 		if em {
-			maps.DeleteFunc(g.recent, func(_ recentKey, s sighting) bool { return s.exit && s.denied })
+			g.forgetDeniedExits()
 		}
 		g.emergency = em
 	}
@@ -410,6 +409,29 @@ func (g *Gate) noteDenied(input string, text [32]byte, denied bool) {
 			ps.denied = denied
 			g.recent[pk] = ps
 		}
+	}
+}
+
+// forgetDeniedExits forgets the sightings at exits of reads that were
+// denied, so that those codes, still in view, are decided anew. A text
+// that holds a pass goes by the pass's sighting: the pass's last read at
+// the input, in whichever text, or its override, says whether its holder
+// is still kept back (a second text of a denied pass, a repeat, was never
+// decided itself). The caller holds decideMu.
+func (g *Gate) forgetDeniedExits() {
+	var drop []recentKey
+	for k, s := range g.recent {
+		if s.pass != nil {
+			if ps, ok := g.recent[recentKey{k.input, *s.pass}]; ok {
+				s = ps
+			}
+		}
+		if s.exit && s.denied {
+			drop = append(drop, k)
+		}
+	}
+	for _, k := range drop {
+		delete(g.recent, k)
 	}
 }
 

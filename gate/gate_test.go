@@ -1107,6 +1107,44 @@ func TestEmergencyOnDuringDebounce(t *testing.T) {
 	}
 }
 
+// A holder denied at an exit who then shows the same pass in another text
+// (a repeat, never decided itself) is still one denied there: emergency
+// mode coming on lets them out. One let out in one text stays let out
+// with an older denied sighting of the other.
+func TestEmergencyOnAcrossTextsOfOnePass(t *testing.T) {
+	r := newRig(t, quotaOne)
+	a, b := r.issue("a"), r.issue("b") // one household
+	b2 := r.issue("b", func(p *scanner.Pass) { p.Holder = "A.B. 1-2" })
+	r.expect(r.read(exit, a), true, scanner.ReasonOK)
+	r.advance(time.Minute)
+	r.expect(r.read(exit, b), false, scanner.ReasonQuota)
+	r.advance(500 * time.Millisecond)
+	if o := r.read(exit, b2); o != nil {
+		t.Fatalf("the same pass in another text, decided again: %+v", o.Decision)
+	}
+	r.setEmergency(true)
+	r.advance(500 * time.Millisecond)
+	r.expect(r.read(exit, b2), true, scanner.ReasonEmergency)
+
+	r.setEmergency(false)
+	r.advance(48 * time.Hour)
+	c, c2 := r.issue("c", inHouse("house-9")), r.issue("c", inHouse("house-9"), func(p *scanner.Pass) { p.Holder = "A.B. 1-2" })
+	r.expect(r.read(exit, r.issue("d", inHouse("house-9"))), true, scanner.ReasonOK)
+	r.advance(time.Minute)
+	r.expect(r.read(exit, c), false, scanner.ReasonQuota) // c's first text: denied
+	r.advance(48 * time.Hour)
+	r.expect(r.read(exit, c2), true, scanner.ReasonOK) // its other text, the quota free again: let out
+	r.advance(time.Second)
+	if o := r.read(exit, c); o != nil {
+		t.Fatalf("the same pass decided again: %+v", o.Decision)
+	}
+	r.setEmergency(true)
+	r.advance(time.Second)
+	if o := r.read(exit, c); o != nil {
+		t.Errorf("let out, the code still in view, decided again when emergency mode came on: %s", o.Decision.Reason)
+	}
+}
+
 // A holder the gatekeeper kept back at an exit the read opened is one
 // denied there: emergency mode coming on, the code still in view, lets
 // them out. One the gatekeeper let through is one let out: a second read
