@@ -822,6 +822,16 @@ func TestLogFull(t *testing.T) {
 		if rule == gate.FailClosed && o.Decision.Reason != gate.ReasonLogFailed {
 			t.Errorf("reason %s", o.Decision.Reason)
 		}
+		// A read the rules denied keeps its reason: the holder is told why.
+		b := r.issue("b", func(p *scanner.Pass) { p.Expiry = t0.Add(time.Hour) })
+		r.advance(3 * time.Hour)
+		expired := r.read(entry, b)
+		if expired.Logged || expired.Decision.Allow || expired.Decision.Reason != scanner.ReasonExpired {
+			t.Errorf("rule %d, an expired pass: %+v, logged %v", rule, expired.Decision, expired.Logged)
+		}
+		if n := r.g.Stats.LogFailures.Load(); n != 2 {
+			t.Errorf("rule %d: %d log failures counted, want 2", rule, n)
+		}
 	}
 }
 
