@@ -1,11 +1,14 @@
 package output
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/checkpointgate/checkpoint/gate"
 )
@@ -16,7 +19,59 @@ import (
 // pipe nobody reads) is left to end on its own and the writer counts as
 // stuck: until that write ends, later lines are dropped at once and
 // counted, so a stalled writer never holds up the gate.
-type JSONLines struct {
+type JSONLines struct{ bounded }
+
+// NewJSONLines returns an output that writes to w.
+func NewJSONLines(w io.Writer) *JSONLines {
+	return &JSONLines{newBounded(w)}
+}
+
+// Name implements gate.Output.
+func (j *JSONLines) Name() string { return "json-lines" }
+
+// Act implements gate.Output.
+func (j *JSONLines) Act(ctx context.Context, o *gate.Outcome) error {
+	b, err := marshal(o)
+	if err != nil {
+		return err
+	}
+	if err := j.write(ctx, append(b, '\n')); err != nil {
+		return fmt.Errorf("line of decision %d %w", o.Seq, err)
+	}
+	return nil
+}
+
+// LogWriter is the daemon's log stream (stderr) written as JSONLines
+// writes stdout: each write waits at most its bound, and while a write
+// that outlived it is under way later ones are dropped at once and
+// counted. Standard error is often standard output's pipe (2>&1, a
+// supervisor that takes both), and the gate logs each line it could not
+// write there: a log that waited on that pipe would stop the gate.
+type LogWriter struct {
+	bounded
+	bound time.Duration
+}
+
+// NewLogWriter returns a LogWriter to w whose writes wait at most bound.
+func NewLogWriter(w io.Writer, bound time.Duration) *LogWriter {
+	return &LogWriter{newBounded(w), bound}
+}
+
+// Write implements io.Writer. p is copied: the write may outlive the call.
+func (l *LogWriter) Write(p []byte) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), l.bound)
+	defer cancel()
+	if err := l.write(ctx, bytes.Clone(p)); err != nil {
+		return 0, fmt.Errorf("log line %w", err)
+	}
+	return len(p), nil
+}
+
+// bounded writes to w one write at a time, in order, each waiting at most
+// until its context ends; one that has not ended by then is left to end
+// on its own, and until it does the writer is stuck: later writes are
+// dropped at once and counted.
+type bounded struct {
 	w    io.Writer
 	busy chan struct{} // holds a token while a write is under way
 
@@ -29,32 +84,26 @@ type JSONLines struct {
 	Dropped atomic.Int64
 }
 
-// NewJSONLines returns an output that writes to w.
-func NewJSONLines(w io.Writer) *JSONLines {
-	return &JSONLines{w: w, busy: make(chan struct{}, 1)}
+func newBounded(w io.Writer) bounded {
+	return bounded{w: w, busy: make(chan struct{}, 1)}
 }
 
-// Name implements gate.Output.
-func (j *JSONLines) Name() string { return "json-lines" }
+var errStuck = errors.New("the writer is stuck")
 
-// Act implements gate.Output.
-func (j *JSONLines) Act(ctx context.Context, o *gate.Outcome) error {
-	b, err := marshal(o)
-	if err != nil {
-		return err
-	}
+// write writes b, which it owns from now on, within ctx.
+func (j *bounded) write(ctx context.Context, b []byte) error {
 	j.mu.Lock()
 	stuck := j.stuck != 0
 	j.mu.Unlock()
 	if stuck {
 		j.Dropped.Add(1)
-		return fmt.Errorf("line of decision %d dropped: the writer is stuck", o.Seq)
+		return fmt.Errorf("dropped: %w", errStuck)
 	}
 	select {
 	case j.busy <- struct{}{}:
 	case <-ctx.Done():
 		j.Dropped.Add(1)
-		return fmt.Errorf("line of decision %d dropped: %w", o.Seq, ctx.Err())
+		return fmt.Errorf("dropped: %w", ctx.Err())
 	}
 	j.mu.Lock()
 	j.begun++
@@ -62,7 +111,7 @@ func (j *JSONLines) Act(ctx context.Context, o *gate.Outcome) error {
 	j.mu.Unlock()
 	done := make(chan error, 1)
 	go func() {
-		_, err := j.w.Write(append(b, '\n'))
+		_, err := j.w.Write(b)
 		j.mu.Lock()
 		j.ended = n
 		if j.stuck == n {
@@ -81,6 +130,6 @@ func (j *JSONLines) Act(ctx context.Context, o *gate.Outcome) error {
 			j.stuck = n
 		}
 		j.mu.Unlock()
-		return fmt.Errorf("line of decision %d not written yet: %w", o.Seq, ctx.Err())
+		return fmt.Errorf("not written yet: %w", ctx.Err())
 	}
 }

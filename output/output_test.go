@@ -311,6 +311,38 @@ func TestJSONLinesStalledWriter(t *testing.T) {
 	}
 }
 
+// The daemon's log on a stderr nobody reads holds a line up at most its
+// bound; later lines are dropped at once and counted; the stuck line is
+// the one written, though its buffer was used again since.
+func TestLogWriterStalled(t *testing.T) {
+	r, w := io.Pipe()
+	l := NewLogWriter(w, 50*time.Millisecond)
+	line := []byte("first\n")
+	if _, err := l.Write(line); err == nil {
+		t.Fatal("a write nobody reads returned no error")
+	}
+	copy(line, "reused")
+	began := time.Now()
+	for range 100 {
+		if _, err := l.Write([]byte("dropped\n")); err == nil {
+			t.Fatal("a line written past a stuck one")
+		}
+	}
+	// Not a timing: a writer that waited its bound for each would take 5 s.
+	if took := time.Since(began); took > 50*50*time.Millisecond || l.Dropped.Load() != 100 {
+		t.Errorf("100 lines past a stuck one took %v, %d dropped; want at once, all", took, l.Dropped.Load())
+	}
+	br := bufio.NewReader(r)
+	if got, _ := br.ReadString('\n'); got != "first\n" {
+		t.Errorf("the stuck line arrived as %q", got)
+	}
+	waitFor(t, func() bool { return len(l.busy) == 0 })
+	go l.Write([]byte("again\n"))
+	if got, _ := br.ReadString('\n'); got != "again\n" {
+		t.Errorf("the line after the stall: %q", got)
+	}
+}
+
 // Two lanes writing to a slow but working stdout lose no line.
 func TestJSONLinesTwoLanes(t *testing.T) {
 	w := &slowWriter{delay: 2 * time.Millisecond}

@@ -59,7 +59,11 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(m.Stderr, nil))
+	// The log waits on stderr for at most logBound a line: stderr is
+	// often stdout's pipe (2>&1), and the gate logs there each line it
+	// could not write to stdout.
+	logOut := output.NewLogWriter(m.Stderr, logBound)
+	logger := slog.New(slog.NewJSONHandler(logOut, nil))
 	// Standard output going away (a pipe closed, journald restarted) must
 	// not end the gate: with SIGPIPE taken (and let go), writes fail with
 	// EPIPE instead, and are counted. Taken, not ignored: an ignored
@@ -204,6 +208,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 				return nil, err
 			}
 			rep.Gate = gateStatusOf(g, inputs, started, sigs)
+			rep.Gate.LogLinesDropped = logOut.Dropped.Load()
 			rep.Emergency = emergencyStatus{Switch: emergency.On(), Policy: policy.Emergency, Problem: emergency.Problem()}
 			return rep, nil
 		},
@@ -224,6 +229,10 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		"denied", g.Stats.Denied.Load(), "log_failures", g.Stats.LogFailures.Load(), "signature_cache_hits", sigs.Hits())
 	return err
 }
+
+// logBound is how long a line of the daemon's log may wait on stderr;
+// a healthy pipe or journal takes microseconds.
+const logBound = 500 * time.Millisecond
 
 // sigCacheSize is how many verified pass signatures the daemon remembers:
 // every resident of a large compound, at 64 bytes or so each.

@@ -298,49 +298,60 @@ func TestLogKeepsStateForTheLongestWindow(t *testing.T) {
 
 // A standard output nobody reads, then one that goes away, neither holds
 // up nor ends the gate: every read is logged, and the daemon exits 0 when
-// its input ends.
+// its input ends. The same with standard error on that pipe too (2>&1):
+// the lines the gate logs about the lines it dropped are dropped too.
 func TestRunStdoutStalledThenGone(t *testing.T) {
 	if os.Getenv("CHECKPOINT_QEMU") == "1" {
 		t.Skip("pipes and signals of a child under qemu-user are not what this tests")
 	}
-	cfg, _, _ := stdinConfig(t, "")
-	const reads = 400 // far more lines than a pipe holds
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(os.Args[0], "run", "-config", cfg)
-	cmd.Env = append(os.Environ(), "CHECKPOINT_TEST_MAIN=1")
-	cmd.Stdout = w
-	cmd.Stderr = io.Discard
-	stdin, _ := cmd.StdinPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	for i := range reads {
-		fmt.Fprintf(stdin, "not a pass %d\n", i)
-	}
-	// Nobody reads the pipe, yet every read is decided.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var rep statusReport
-		res := runMain(t, time.Now(), "status", "-config", cfg, "-json")
-		if json.Unmarshal([]byte(res.stdout), &rep) == nil && rep.Gate != nil && rep.Gate.Decisions == reads {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("with stdout stalled, status says %s", res.stdout)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	// Now nobody can read it.
-	r.Close()
-	stdin.Close()
-	waitExit(t, cmd, 60*time.Second, "its input ended")
-	if st, _ := openDaemonLog(t, cfg).Stats(); st.Pending != reads {
-		t.Errorf("%d events logged, want %d", st.Pending, reads)
+	for _, stderrToo := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stderr on the pipe %v", stderrToo), func(t *testing.T) {
+			cfg, _, _ := stdinConfig(t, "")
+			const reads = 400 // far more lines than a pipe holds
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := childMain("run", "-config", cfg)
+			cmd.Stdout, cmd.Stderr = w, io.Discard
+			if stderrToo {
+				cmd.Stderr = w
+			}
+			stdin, _ := cmd.StdinPipe()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			w.Close()
+			go func() {
+				for i := range reads {
+					fmt.Fprintf(stdin, "not a pass %d\n", i)
+				}
+			}()
+			// Nobody reads the pipe, yet every read is decided.
+			deadline := time.Now().Add(60 * time.Second)
+			for {
+				var rep statusReport
+				res := runMain(t, time.Now(), "status", "-config", cfg, "-json")
+				if json.Unmarshal([]byte(res.stdout), &rep) == nil && rep.Gate != nil && rep.Gate.Decisions == reads {
+					if dropped := rep.Gate.LogLinesDropped; (dropped > 0) != stderrToo {
+						t.Errorf("%d lines of the daemon's log dropped", dropped)
+					}
+					break
+				}
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					t.Fatalf("with stdout stalled, status says %s", res.stdout)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			// Now nobody can read it.
+			r.Close()
+			stdin.Close()
+			waitExit(t, cmd, 60*time.Second, "its input ended")
+			if st, _ := openDaemonLog(t, cfg).Stats(); st.Pending != reads {
+				t.Errorf("%d events logged, want %d", st.Pending, reads)
+			}
+		})
 	}
 }
 

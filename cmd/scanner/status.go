@@ -39,20 +39,21 @@ func (e emergencyStatus) On() bool { return e.Switch || e.Policy }
 
 // gateStatus is what a running daemon counts since it started.
 type gateStatus struct {
-	Since        time.Time `json:"running_since"`
-	Inputs       []string  `json:"inputs"`
-	Frames       int64     `json:"frames"`
-	NoCode       int64     `json:"frames_without_code"`
-	Decisions    int64     `json:"decisions"`
-	Allowed      int64     `json:"allowed"`
-	Denied       int64     `json:"denied"`
-	Repeats      int64     `json:"repeats"`
-	LogFailures  int64     `json:"log_failures"`
-	Unlogged     int64     `json:"allowed_unlogged"`
-	OutputErrors int64     `json:"output_errors"`
-	SourceErrors int64     `json:"input_faults"`
-	SigCacheHits uint64    `json:"signature_cache_hits"` // verifications the cache saved
-	SigCacheHeld int       `json:"signatures_cached"`    // signatures it holds
+	Since           time.Time `json:"running_since"`
+	Inputs          []string  `json:"inputs"`
+	Frames          int64     `json:"frames"`
+	NoCode          int64     `json:"frames_without_code"`
+	Decisions       int64     `json:"decisions"`
+	Allowed         int64     `json:"allowed"`
+	Denied          int64     `json:"denied"`
+	Repeats         int64     `json:"repeats"`
+	LogFailures     int64     `json:"log_failures"`
+	Unlogged        int64     `json:"allowed_unlogged"`
+	OutputErrors    int64     `json:"output_errors"`
+	LogLinesDropped int64     `json:"log_lines_dropped"` // the daemon's own log, stderr stalled
+	SourceErrors    int64     `json:"input_faults"`
+	SigCacheHits    uint64    `json:"signature_cache_hits"` // verifications the cache saved
+	SigCacheHeld    int       `json:"signatures_cached"`    // signatures it holds
 
 	// The time the gate decides at now, and whether it is trusted.
 	Time        time.Time `json:"time"`
@@ -276,6 +277,9 @@ func printStatus(w io.Writer, r *statusReport) {
 			g.Decisions, g.Allowed, g.Denied, g.Repeats, g.Frames, g.NoCode)
 		fmt.Fprintf(tw, "log failures\t%d (%d allowed unlogged)\noutput errors\t%d\ninput faults\t%d\nsignature cache\t%d held, %d verifications saved\n",
 			g.LogFailures, g.Unlogged, g.OutputErrors, g.SourceErrors, g.SigCacheHeld, g.SigCacheHits)
+		if g.LogLinesDropped > 0 {
+			fmt.Fprintf(tw, "daemon log lines dropped\t%d (stderr stalled)\n", g.LogLinesDropped)
+		}
 		for _, l := range g.LastReads {
 			verdict := "denied"
 			if l.Allow {
