@@ -11,11 +11,15 @@ package camera
 // (such as 1280x720) choose the mode; the defaults are Config's.
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestRealDevice(t *testing.T) {
@@ -52,6 +56,20 @@ func TestRealDevice(t *testing.T) {
 		}
 	}
 	el := time.Since(start)
+	// A hook's command started now would not hold the camera.
+	dev, _ := filepath.EvalSymlinks(cmp.Or(cfg.Device, DefaultDevice))
+	fds, err := os.Open("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fds.Close()
+	for fd := range openFDs(fds) {
+		if l, _ := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd)); l == dev {
+			if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil || flags&unix.FD_CLOEXEC == 0 {
+				t.Errorf("the camera's descriptor %d is not close-on-exec (flags %#x, %v)", fd, flags, err)
+			}
+		}
+	}
 	h := cam.Health()
 	t.Logf("%d frames in %v (%.1f fps); health %+v", n, el, float64(n)/el.Seconds(), h)
 	if h.Frames != n || h.State != StateStreaming {

@@ -5,6 +5,7 @@ package camera
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -75,5 +76,41 @@ func TestOpenNotACamera(t *testing.T) {
 		if err := cam.Close(); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// A descriptor opened without O_CLOEXEC, as webcam.Open opens the device,
+// is close-on-exec once closeOnExec returns: no hook's command gets it.
+func TestCloseOnExec(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "video0")
+	if err := os.WriteFile(name, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	open := func() (int, error) { return unix.Open(name, unix.O_RDWR|unix.O_NONBLOCK, 0) }
+	cloexec := func(fd int) bool {
+		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return flags&unix.FD_CLOEXEC != 0
+	}
+	bare, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(bare)
+	if cloexec(bare) {
+		t.Fatal("opened without O_CLOEXEC, yet close-on-exec: this test shows nothing")
+	}
+	fd, err := closeOnExec(open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if !cloexec(fd) {
+		t.Error("the descriptor opened is not close-on-exec")
+	}
+	if _, err := closeOnExec(func() (int, error) { return unix.Open(name+".none", unix.O_RDWR, 0) }); err == nil {
+		t.Error("an open that failed returned no error")
 	}
 }
