@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -142,6 +143,29 @@ func (e *configError) Error() string {
 
 // quotedURL is a quoted string holding "://", as the TOML parser's errors
 // quote what they read.
+// decodeError is the TOML decoder's error as a configError, with its line
+// and, where the decoder says which key's value it refused, the key.
+func decodeError(name string, src []byte, err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		msg := hideURLs(pe.Message)
+		// A value refused by its type (a duration, a mode) names its key;
+		// a syntax error's last key may be one on an earlier line.
+		if k := pe.LastKey; k != "" && keyLine(src, toml.Key(strings.Split(k, "."))) == pe.Position.Line {
+			msg = k + ": " + msg
+		}
+		return &configError{file: name, line: pe.Position.Line, msg: msg}
+	}
+	// A value of the wrong TOML type: "toml: line N (last key "K"): ...".
+	if m := typeErrorRE.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &configError{file: name, line: line, msg: m[2] + ": " + hideURLs(m[3])}
+	}
+	return &configError{file: name, msg: hideURLs(err.Error())}
+}
+
+var typeErrorRE = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+
 var quotedURL = regexp.MustCompile(`"(?:[^"\\]|\\.)*://(?:[^"\\]|\\.)*"`)
 
 // hideURLs replaces the URLs a message quotes: a hook's URL may hold a
@@ -160,11 +184,7 @@ func LoadConfig(name string) (*Config, error) {
 	c := &Config{dir: filepath.Dir(name)}
 	md, err := toml.Decode(string(b), c)
 	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, &configError{file: name, line: pe.Position.Line, msg: hideURLs(pe.Message)}
-		}
-		return nil, &configError{file: name, msg: hideURLs(err.Error())}
+		return nil, decodeError(name, b, err)
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		k := und[0]
@@ -181,7 +201,7 @@ func LoadConfig(name string) (*Config, error) {
 		if _, err := toml.Decode(string(b), &struct {
 			Policy *scanner.Policy `toml:"policy"`
 		}{p}); err != nil {
-			return nil, &configError{file: name, msg: err.Error()}
+			return nil, decodeError(name, b, err)
 		}
 		c.Policy = p
 	}

@@ -165,7 +165,7 @@ direction = "entry"
 		{"negative fps", base + input + "[[input]]\nkind = \"camera\"\ndirection = \"exit\"\nfps = -1\n", ":11: input.fps: input 2: negative"},
 		{"hook not http", base + input + "[[hook]]\nurl = \"ftp://127.0.0.1/x\"\n", `:9: hook.url: hook 1: want an http`},
 		{"hook URL with a password, not quoted", base + input + "[[hook]]\nurl = \"http://u:s3cret@/x\"\n", `:9: hook.url: hook 1: want an http:// or https:// URL with a host`},
-		{"bad escape in a hook URL, not quoted", base + input + "[[hook]]\nurl = \"http://gate:s3cret\\u12zz@hub/x\"\n", `:9: expected four hexadecimal digits after '\u', but got "(a URL, not shown)" instead`},
+		{"bad escape in a hook URL, not quoted", base + input + "[[hook]]\nurl = \"http://gate:s3cret\\u12zz@hub/x\"\n", `:9: hook.url: expected four hexadecimal digits after '\u', but got "(a URL, not shown)" instead`},
 		{"negative hook timeout", base + input + "[[hook]]\nurl = \"http://127.0.0.1/x\"\n[[hook]]\nexec = [\"x\"]\ntimeout = \"-1s\"\n", ":12: hook.timeout: hook 2: -1s: want 10ms to 1m0s"},
 		{"hook timeout of a year", base + input + "[[hook]]\nexec = [\"x\"]\ntimeout = \"8760h\"\n", ":10: hook.timeout: hook 1: 8760h0m0s: want 10ms to 1m0s"},
 		{"negative pulse", base + input + "[relay]\npin = \"GPIO17\"\npulse = \"-1s\"\n", ":10: relay.pulse: -1s: want 50ms to 1m0s"},
@@ -174,6 +174,12 @@ direction = "entry"
 		{"syntax", base + "site = = 1\n", ":4:"},
 		{"hook with both", base + input + "[[hook]]\nexec = [\"x\"]\nurl = \"http://127.0.0.1/\"\n", "exactly one of exec or url"},
 		{"bad log failure", base + "on_log_failure = \"shrug\"\n" + input, `:4: on_log_failure: "shrug"`},
+		// What the TOML decoder refuses names its key too.
+		{"not a duration", base + "[policy]\nclock_skew = \"abc\"\n" + input, `:5: policy.clock_skew: invalid duration: "abc"`},
+		{"no such mode", base + "[policy.exit]\nanti_passback = \"medium\"\n" + input, `:5: policy.exit.anti_passback: unknown anti-passback mode "medium"`},
+		{"no such direction", base + "[[input]]\nkind = \"camera\"\ndirection = \"sideways\"\n", `:6: input.direction: unknown direction "sideways"`},
+		{"a number for a path", base + "control_socket = 5\n" + input, `:4: control_socket: incompatible types`},
+		{"text for a number", base + "[[input]]\nkind = \"camera\"\ndirection = \"exit\"\nwidth = \"wide\"\n", `:7: input.width: incompatible types`},
 		// What a source would refuse at start is refused with its line.
 		{"a baud rate no reader uses", base + "[[input]]\nkind = \"serial\"\npath = \"/dev/ttyS9\"\ndirection = \"entry\"\nbaud = 96000\n", ":8: input.baud: input 1: 96000: not a serial rate"},
 		{"width without height", base + "[[input]]\nkind = \"camera\"\ndirection = \"exit\"\nwidth = 1280\n", ":4: input.height: input 1: give width and height together"},
