@@ -4,8 +4,8 @@
 //
 // It depends on the domain (package scanner) and on small interfaces that
 // the adapters satisfy: Log (the store's event log), Memory (the store's
-// gate state), a QR decoder, and Outputs (a relay, hooks, JSON lines, the
-// gatekeeper's page). The command wires real adapters in; tests wire real
+// gate state), a QR decoder, and Outputs (a relay, hooks, JSON lines; the
+// gatekeeper's page is to come). The command wires real adapters in; tests wire real
 // ones too, with fakes only for hardware.
 //
 // # Order of work
@@ -18,9 +18,9 @@
 //
 // # Debounce
 //
-// A camera sees the same code in many frames. The same pass (by pass ID, so
-// two images of one pass are one pass), or the same unreadable text, read
-// again at the same input within the policy's debounce window of its last
+// A camera sees the same code in many frames. The same text, or the same
+// pass (its issuer and pass ID) in another text, read again at the same
+// input within the policy's debounce window of its last
 // sighting (on the monotonic clock) is one decision: it is neither decided
 // nor logged again.
 //

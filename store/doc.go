@@ -29,7 +29,9 @@
 // Stats, an error-level log line). The events the damaged log still holds
 // and the hub had not acknowledged are carried into the fresh log, sealed
 // as they were and under their own sequences, so they still reach the hub
-// (salvage.go; a carry cut short is finished at the next open). An open that crashes the process (as a
+// (salvage.go; a carry the process died in is taken up at the next open;
+// one that fails otherwise keeps what it carried, and the rest stays in the
+// damaged file). An open that crashes the process (as a
 // badly damaged file can) is counted in the sidecar; after three opens that
 // did not finish, the file is treated as damaged. A file written by a newer
 // build is refused with ErrSchema (the event log) or rebuilt (the trust

@@ -268,7 +268,7 @@ func readRequest(r io.Reader) (controlRequest, error) {
 	dec := json.NewDecoder(io.LimitReader(r, maxControlRequest))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return req, fmt.Errorf("bad request: one JSON object of at most %d bytes, with the fields op, input, allow, reason, on and gate", maxControlRequest)
+		return req, fmt.Errorf("bad request: one JSON object of at most %d bytes, with the fields op, input, allow, reason, read, on and gate", maxControlRequest)
 	}
 	return req, nil
 }

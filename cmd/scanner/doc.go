@@ -12,7 +12,7 @@
 //	                                  print the decision as JSON; exit 0 allowed, 1 denied, 2 error
 //	decode  FILE...                   print what each QR image holds: name, tab, Go-quoted text
 //	run     -config FILE              run the gate (docs/gate.md)
-//	override -config FILE (-allow | -deny) -reason TEXT [-input NAME]
+//	override -config FILE (-allow | -deny) -reason TEXT [-input NAME] [-read SEQ]
 //	                                  a gatekeeper's manual decision, through the running gate's control socket
 //	emergency -config FILE on|off     allow every read at the gate's exits; kept across restarts
 //	status  -config FILE [-json]      trust, pending events, files, checks; a running gate's counters

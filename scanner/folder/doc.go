@@ -1,6 +1,7 @@
 // Package folder reads image files as camera frames: one PNG or JPEG
-// file, or the PNG and JPEG files of a folder in name order. Tests, the
-// demo and the decode command use it where a gate uses its camera.
+// file, or the PNG and JPEG files of a folder in name order. Tests and
+// the demo (a folder input of scanner run) use it where a gate uses its
+// camera.
 //
 // A Folder is a scanner.Source: Next returns each image as an
 // *image.Gray, with Read.Name the file's name, and io.EOF after the last
