@@ -112,7 +112,7 @@ func (c *cwtClaims) check() error {
 	switch {
 	case p == nil:
 		return formatErr("pass claims missing")
-	case c.Issuer == "" || len(c.Issuer) > MaxIssuerLen || !printable(c.Issuer):
+	case !ValidIssuer(c.Issuer):
 		return formatErr("issuer empty, too long or not printable")
 	case len(c.ID) < MinPassIDLen || len(c.ID) > MaxPassIDLen:
 		return formatErr("pass ID of %d bytes", len(c.ID))
@@ -141,6 +141,12 @@ func (c *cwtClaims) check() error {
 		}
 	}
 	return nil
+}
+
+// ValidIssuer reports whether name can be a pass's issuer: 1 to
+// MaxIssuerLen bytes, printable.
+func ValidIssuer(name string) bool {
+	return name != "" && len(name) <= MaxIssuerLen && printable(name)
 }
 
 func printable(s string) bool {

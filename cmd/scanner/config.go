@@ -46,9 +46,12 @@ type Config struct {
 	RootKey string `toml:"root_key"`
 
 	// IssuerKeys are pass-issuer public key files trusted directly, for a
-	// gate that has no hub yet. Keys from the hub's key set are added to
-	// them.
-	IssuerKeys []string `toml:"issuer_keys"`
+	// gate that has no hub yet: a table of issuer name = file (or
+	// [files]), each key signing only its issuer's passes; or a list of
+	// files, for a gate of one issuer, whose one key signs passes in any
+	// issuer's name. A signed key set from the hub, once cached, replaces
+	// them (it can retire a key).
+	IssuerKeys issuerKeyFiles `toml:"issuer_keys"`
 
 	// HubSealKey is the hub's sealing public key (seal.PublicKey text, in
 	// the file or inline): events are sealed to it. Required.
@@ -81,7 +84,7 @@ type Config struct {
 
 	// The keys the files above name, read and checked with the config.
 	root    ed25519.PublicKey
-	issuers []ed25519.PublicKey
+	issuers []issuerKey
 	hubSeal seal.PublicKey
 }
 
@@ -103,6 +106,67 @@ type RelayConfig struct {
 	Pin       string        `toml:"pin"`        // e.g. "GPIO17"; required
 	ActiveLow bool          `toml:"active_low"` // default active high
 	Pulse     time.Duration `toml:"pulse"`      // default 500ms
+}
+
+// issuerKey is a pass-issuer key the config trusts, for its issuer (""
+// for any).
+type issuerKey struct {
+	issuer string
+	key    ed25519.PublicKey
+}
+
+// issuerKeyFiles is issuer_keys: a list of key files (for any issuer) or a
+// table of issuer = file or [files].
+type issuerKeyFiles struct {
+	anyIssuer []string            // files of keys that sign for any issuer
+	named     map[string][]string // issuer: its key files
+}
+
+// UnmarshalTOML implements toml.Unmarshaler.
+func (k *issuerKeyFiles) UnmarshalTOML(v any) error {
+	files := func(v any) ([]string, bool) {
+		switch v := v.(type) {
+		case string:
+			return []string{v}, true
+		case []any:
+			var out []string
+			for _, f := range v {
+				s, ok := f.(string)
+				if !ok {
+					return nil, false
+				}
+				out = append(out, s)
+			}
+			return out, true
+		}
+		return nil, false
+	}
+	if t, ok := v.(map[string]any); ok {
+		k.named = map[string][]string{}
+		for name, v := range t {
+			f, ok := files(v)
+			if !ok {
+				return fmt.Errorf("issuer %q: want a key file, or a list of them", name)
+			}
+			k.named[name] = f
+		}
+		return nil
+	}
+	f, ok := files(v)
+	if !ok {
+		return errors.New("want a list of key files, or a table of issuer = key file")
+	}
+	k.anyIssuer = f
+	return nil
+}
+
+// count is how many key files there are.
+func (k *issuerKeyFiles) count() int {
+	n := len(k.anyIssuer)
+	for _, f := range k.named {
+		n += len(f)
+	}
+	return n
 }
 
 // HookConfig is an exec or HTTP hook.
@@ -332,10 +396,23 @@ func (c *Config) check(src []byte) error {
 	badIn := func(table string, i int, key, format string, args ...any) error {
 		return &configError{line: elementLine(src, table, i, key), msg: fmt.Sprintf("%s.%s: %s %d: ", table, key, table, i) + fmt.Sprintf(format, args...)}
 	}
+	// A key for any issuer can sign in another's name: with two of them,
+	// each issuer's could use up the other's households' quotas.
+	if n := len(c.IssuerKeys.anyIssuer); n > 1 {
+		return bad("issuer_keys", "%d keys, each signing passes in any issuer's name: name each key's issuer ([issuer_keys] then NAME = \"FILE\")", n)
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.IssuerKeys.named)) {
+		switch {
+		case !scanner.ValidIssuer(name):
+			return &configError{line: keyLine(src, toml.Key{"issuer_keys", name}), msg: fmt.Sprintf("issuer_keys: %q: an issuer name is 1 to %d bytes, printable", name, scanner.MaxIssuerLen)}
+		case len(c.IssuerKeys.named[name]) == 0:
+			return &configError{line: keyLine(src, toml.Key{"issuer_keys", name}), msg: fmt.Sprintf("issuer_keys.%s: no key file", toml.Key{name})}
+		}
+	}
 	switch {
 	case c.Site == "":
 		return bad("site", "required: the site name passes are issued for")
-	case c.RootKey == "" && len(c.IssuerKeys) == 0:
+	case c.RootKey == "" && c.IssuerKeys.count() == 0:
 		return bad("root_key", "required (or issuer_keys for a gate without a hub)")
 	case c.HubSealKey == "":
 		return bad("hub_seal_key", "required: the hub's sealing public key, which events are sealed to")
@@ -564,8 +641,8 @@ func (c *Config) controlSocket() string {
 func (c *Config) readKeys(src []byte) error {
 	// The error names the key and its line; the reader's hint, if it
 	// gave one, stays with it.
-	bad := func(key string, err error, hint string) error {
-		ce := &configError{line: keyLine(src, toml.Key{key}), msg: fmt.Sprintf("%s: %v", key, err)}
+	bad := func(key toml.Key, err error, hint string) error {
+		ce := &configError{line: keyLine(src, key), msg: fmt.Sprintf("%s: %v", key, err)}
 		if he := (*cliError)(nil); errors.As(err, &he) {
 			hint = he.hint
 		}
@@ -574,20 +651,37 @@ func (c *Config) readKeys(src []byte) error {
 	if c.RootKey != "" {
 		k, err := readPublicKey(c.path(c.RootKey))
 		if err != nil {
-			return bad("root_key", err, "give the .pub file that scanner keygen wrote for the root")
+			return bad(toml.Key{"root_key"}, err, "give the .pub file that scanner keygen wrote for the root")
 		}
 		c.root = k
 	}
-	for _, name := range c.IssuerKeys {
+	const issuersHint = "give the .pub files that scanner keygen wrote for the issuers"
+	for _, name := range c.IssuerKeys.anyIssuer {
 		k, err := readPublicKey(c.path(name))
 		if err != nil {
-			return bad("issuer_keys", err, "give the .pub files that scanner keygen wrote for the issuers")
+			return bad(toml.Key{"issuer_keys"}, err, issuersHint)
 		}
-		c.issuers = append(c.issuers, k)
+		c.issuers = append(c.issuers, issuerKey{key: k})
+	}
+	for _, issuer := range slices.Sorted(maps.Keys(c.IssuerKeys.named)) {
+		for _, name := range c.IssuerKeys.named[issuer] {
+			k, err := readPublicKey(c.path(name))
+			if err != nil {
+				return bad(toml.Key{"issuer_keys", issuer}, err, issuersHint)
+			}
+			// One key an issuer: a key under two names would sign for
+			// the first only (keys are found by their ID).
+			for _, o := range c.issuers {
+				if o.key.Equal(k) {
+					return bad(toml.Key{"issuer_keys", issuer}, fmt.Errorf("the key of issuer_keys.%s too", toml.Key{o.issuer}), "one key an issuer: give each issuer its own key")
+				}
+			}
+			c.issuers = append(c.issuers, issuerKey{issuer: issuer, key: k})
+		}
 	}
 	k, err := readSealKey(c.path(c.HubSealKey), c.HubSealKey)
 	if err != nil {
-		return bad("hub_seal_key", err, "give the file holding the hub's cpseal-pub-… key, or the key itself")
+		return bad(toml.Key{"hub_seal_key"}, err, "give the file holding the hub's cpseal-pub-… key, or the key itself")
 	}
 	c.hubSeal = k
 	return nil

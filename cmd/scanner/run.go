@@ -326,13 +326,13 @@ func keepFloor(ctx context.Context, events interface {
 }
 
 // loadTrust builds the trust the config provisions: the root key and any
-// directly trusted issuer keys.
+// directly trusted issuer keys, each for its issuer (or, unnamed, any).
 func (m *Main) loadTrust(cfg *Config) *scanner.Trust {
 	t := scanner.NewTrust(cfg.root)
 	if len(cfg.issuers) > 0 {
 		ks := &scanner.KeySet{}
 		for _, k := range cfg.issuers {
-			ks.Keys = append(ks.Keys, scanner.Key{ID: scanner.KeyID(k), Public: k, Role: scanner.RolePassIssuer})
+			ks.Keys = append(ks.Keys, scanner.Key{ID: scanner.KeyID(k.key), Public: k.key, Role: scanner.RolePassIssuer, Issuer: k.issuer})
 		}
 		t.Keys = ks
 	}

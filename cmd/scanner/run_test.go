@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -126,6 +127,8 @@ hub_seal_key = "cpseal-pub-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 kind = "stdin"
 direction = "entry"
 `
+	// The keys as a table of issuer names, from its third line.
+	named := strings.Replace(base, "issuer_keys = [\"k.pub\"]\n", "", 1) + "[issuer_keys]\n"
 	for _, tc := range []struct {
 		name, text, want string
 	}{
@@ -174,6 +177,10 @@ direction = "entry"
 		{"syntax", base + "site = = 1\n", ":4:"},
 		{"hook with both", base + input + "[[hook]]\nexec = [\"x\"]\nurl = \"http://127.0.0.1/\"\n", "exactly one of exec or url"},
 		{"bad log failure", base + "on_log_failure = \"shrug\"\n" + input, `:4: on_log_failure: "shrug"`},
+		{"two keys for any issuer", strings.Replace(base, `["k.pub"]`, `["k.pub", "k2.pub"]`, 1) + input, `:2: issuer_keys: 2 keys, each signing passes in any issuer's name`},
+		{"an issuer name too long", named + strings.Repeat("d", 65) + " = \"k.pub\"\n" + input, `:4: issuer_keys: "ddd`},
+		{"an issuer with no key", named + "district-7 = []\n" + input, `:4: issuer_keys.district-7: no key file`},
+		{"an issuer's key not a file name", named + "district-7 = 7\n" + input, `:3: issuer_keys: issuer "district-7": want a key file`},
 		// What the TOML decoder refuses names its key too.
 		{"not a duration", base + "[policy]\nclock_skew = \"abc\"\n" + input, `:5: policy.clock_skew: invalid duration: "abc"`},
 		{"no such mode", base + "[policy.exit]\nanti_passback = \"medium\"\n" + input, `:5: policy.exit.anti_passback: unknown anti-passback mode "medium"`},
@@ -267,6 +274,50 @@ func TestTwoInputsTwoDirections(t *testing.T) {
 	}
 	if len(seen) != 2 || seen["cam-in"] != "entry" || seen["reader-out"] != "exit" {
 		t.Errorf("decisions by input: %v\n%s", seen, stdout.String())
+	}
+}
+
+// Keys named by issuer in issuer_keys sign only their issuer's passes: a
+// pass in another issuer's name, signed by a key the gate trusts, is
+// denied (unknown_key), and nothing of it reaches the gate state.
+func TestIssuerKeysByName(t *testing.T) {
+	cfg, keyA, _ := stdinConfig(t, "")
+	dir := filepath.Dir(cfg)
+	if r := runMain(t, t0, "keygen", "-o", filepath.Join(dir, "b")); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	b, _ := os.ReadFile(cfg)
+	b = bytes.Replace(b, []byte("issuer_keys = [\"issuer.pub\"]\n"), nil, 1)
+	b = append(b, "\n[issuer_keys]\ndistrict-a = \"issuer.pub\"\ndistrict-b = \"b.pub\"\n"...)
+	os.WriteFile(cfg, b, 0o644)
+	issue := func(key, issuer string) string {
+		r := runMain(t, time.Now(), "issue", "-key", key, "-issuer", issuer)
+		if r.code != 0 {
+			t.Fatal(r.stderr)
+		}
+		return strings.TrimSpace(r.stdout)
+	}
+	reads := []string{
+		issue(keyA, "district-a"),
+		issue(keyA, "district-b"), // a's key, in b's name
+		issue(filepath.Join(dir, "b.key"), "district-b"),
+	}
+	var stdout, stderr bytes.Buffer
+	m := NewMain()
+	m.Stdin, m.Stdout, m.Stderr = strings.NewReader(strings.Join(reads, "\n")+"\n"), &stdout, &stderr
+	if code := m.Run(context.Background(), []string{"run", "-config", cfg}); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var got []string
+	for line := range strings.Lines(stdout.String()) {
+		var v struct{ Reason string }
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		got = append(got, v.Reason)
+	}
+	if want := []string{"ok", "unknown_key", "ok"}; !slices.Equal(got, want) {
+		t.Errorf("reasons %v, want %v", got, want)
 	}
 }
 
@@ -456,8 +507,12 @@ func TestConfigKeyFileErrors(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "junk.pub"), []byte("not a key\n"), 0o644)
 	input := "[[input]]\nkind = \"stdin\"\ndirection = \"entry\"\n"
 	for _, tc := range []struct{ name, keys, want, hint string }{
-		{"issuer key file missing", "issuer_keys = [\"k.pub\", \"gone.pub\"]\nhub_seal_key = \"hub.pub\"\n",
+		{"issuer key file missing", "issuer_keys = [\"gone.pub\"]\nhub_seal_key = \"hub.pub\"\n",
 			":2: issuer_keys: open " + filepath.Join(dir, "gone.pub"), "issuers"},
+		{"named issuer's key file missing", "hub_seal_key = \"hub.pub\"\n[issuer_keys]\ndistrict-7 = \"k.pub\"\ndistrict-9 = [\"gone.pub\"]\n",
+			":5: issuer_keys.district-9: open " + filepath.Join(dir, "gone.pub"), "issuers"},
+		{"one key for two issuers", "hub_seal_key = \"hub.pub\"\n[issuer_keys]\ndistrict-7 = \"k.pub\"\ndistrict-9 = \"k.pub\"\n",
+			":5: issuer_keys.district-9: the key of issuer_keys.district-7", "one key an issuer"},
 		{"issuer key file not a key", "issuer_keys = [\"junk.pub\"]\nhub_seal_key = \"hub.pub\"\n", ":2: issuer_keys: " + filepath.Join(dir, "junk.pub"), "scanner keygen"},
 		{"root key file missing", "root_key = \"root.pub\"\nhub_seal_key = \"hub.pub\"\n", ":2: root_key: open", "root"},
 		{"hub key file missing", "issuer_keys = [\"k.pub\"]\n\nhub_seal_key = \"nohub.pub\"\n", ":4: hub_seal_key: open", "cpseal-pub-"},
