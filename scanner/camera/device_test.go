@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -75,4 +76,16 @@ func TestRealDevice(t *testing.T) {
 	if h.Frames != n || h.State != StateStreaming {
 		t.Errorf("health %+v", h)
 	}
+}
+
+// openFDs returns the open descriptors listed in dir, /proc/self/fd.
+func openFDs(dir *os.File) map[int]bool {
+	fds := map[int]bool{}
+	names, _ := dir.Readdirnames(-1)
+	for _, n := range names {
+		if fd, err := strconv.Atoi(n); err == nil {
+			fds[fd] = true
+		}
+	}
+	return fds
 }

@@ -5,11 +5,8 @@ package camera
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -98,7 +95,7 @@ func (d *webcamDevice) close() error { return d.w.Close() }
 // openWebcam opens the V4L2 device at path and sets its format, size, frame
 // rate and buffer count.
 func openWebcam(path string, cfg Config) (device, mode, error) {
-	w, err := closeOnExec(func() (*webcam.Webcam, error) { return webcam.Open(path) })
+	w, err := closeOnExec(func() (*webcam.Webcam, error) { return webcam.Open(path) }, webcamFD)
 	if err != nil {
 		return nil, mode{}, err
 	}
@@ -110,49 +107,37 @@ func openWebcam(path string, cfg Config) (device, mode, error) {
 	return &webcamDevice{w: w}, m, nil
 }
 
-// closeOnExec runs open and marks close-on-exec every descriptor it
-// opened, before any fork can copy one. webcam.Open opens the device
-// without O_CLOEXEC: a hook's command would hold the camera, and keep it
-// from being opened again after a fault, for as long as it ran (or for
-// good, a helper it left behind). As the syscall package asks of code
-// that opens descriptors without the flag, it holds syscall.ForkLock for
-// reading meanwhile. Descriptors other goroutines open then already have
-// the flag; marking them again does nothing.
-func closeOnExec[T any](open func() (T, error)) (T, error) {
+// closeOnExec runs open and marks close-on-exec the descriptor fd finds
+// in what it opened, before any fork can copy it. webcam.Open opens the
+// device without O_CLOEXEC: a hook's command would hold the camera, and
+// keep it from being opened again after a fault, for as long as it ran
+// (or for good, a helper it left behind). As the syscall package asks of
+// code that opens descriptors without the flag, it holds syscall.ForkLock
+// for reading meanwhile. The descriptor is taken from what was opened,
+// not told apart by its number: another goroutine closing a file can
+// free the number the device then gets.
+func closeOnExec[T any](open func() (T, error), fd func(T) (int, bool)) (T, error) {
 	syscall.ForkLock.RLock()
 	defer syscall.ForkLock.RUnlock()
-	// The listing's own descriptor stays open across the two listings, so
-	// that the opened one cannot take its number.
-	dir, err := os.Open("/proc/self/fd")
-	if err != nil { // no /proc: a camera still beats none
-		return open()
-	}
-	defer dir.Close()
-	before := openFDs(dir)
 	v, err := open()
 	if err != nil {
 		return v, err
 	}
-	if _, err := dir.Seek(0, io.SeekStart); err == nil {
-		for fd := range openFDs(dir) {
-			if !before[fd] {
-				unix.CloseOnExec(fd)
-			}
-		}
+	if n, ok := fd(v); ok {
+		unix.CloseOnExec(n)
 	}
 	return v, nil
 }
 
-// openFDs returns the open descriptors listed in dir, /proc/self/fd.
-func openFDs(dir *os.File) map[int]bool {
-	fds := map[int]bool{}
-	names, _ := dir.Readdirnames(-1)
-	for _, n := range names {
-		if fd, err := strconv.Atoi(n); err == nil {
-			fds[fd] = true
-		}
+// webcamFD returns the device's descriptor, an unexported field of the
+// library's Webcam read by reflection (TestWebcamFields checks that it is
+// there).
+func webcamFD(w *webcam.Webcam) (int, bool) {
+	v := reflect.ValueOf(w).Elem().FieldByName("fd")
+	if !v.IsValid() || v.Kind() != reflect.Uintptr {
+		return 0, false
 	}
-	return fds
+	return int(v.Uint()), true
 }
 
 func setUp(w *webcam.Webcam, cfg Config) (mode, error) {

@@ -17,12 +17,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// unmapLeftovers reads the library's unexported buffer list: a new
-// version of the library that renames it must fail here, not leak.
-func TestWebcamBuffersField(t *testing.T) {
+// unmapLeftovers reads the library's unexported buffer list, and webcamFD
+// its descriptor: a new version of the library that renames them must
+// fail here, not leak the buffers or hand the camera to hooks.
+func TestWebcamFields(t *testing.T) {
 	f, ok := reflect.TypeFor[webcam.Webcam]().FieldByName("buffers")
 	if !ok || f.Type != reflect.TypeFor[[][]byte]() {
-		t.Fatalf("webcam.Webcam has no buffers [][]byte field (found %v): review unmapLeftovers", f.Type)
+		t.Errorf("webcam.Webcam has no buffers [][]byte field (found %v): review unmapLeftovers", f.Type)
+	}
+	if _, ok := webcamFD(new(webcam.Webcam)); !ok {
+		t.Error("webcam.Webcam has no fd uintptr field: review webcamFD")
 	}
 }
 
@@ -81,12 +85,15 @@ func TestOpenNotACamera(t *testing.T) {
 
 // A descriptor opened without O_CLOEXEC, as webcam.Open opens the device,
 // is close-on-exec once closeOnExec returns: no hook's command gets it.
+// Also when another goroutine closed a file meanwhile and the device took
+// its number.
 func TestCloseOnExec(t *testing.T) {
 	name := filepath.Join(t.TempDir(), "video0")
 	if err := os.WriteFile(name, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	open := func() (int, error) { return unix.Open(name, unix.O_RDWR|unix.O_NONBLOCK, 0) }
+	itself := func(fd int) (int, bool) { return fd, true }
 	cloexec := func(fd int) bool {
 		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
 		if err != nil {
@@ -102,7 +109,7 @@ func TestCloseOnExec(t *testing.T) {
 	if cloexec(bare) {
 		t.Fatal("opened without O_CLOEXEC, yet close-on-exec: this test shows nothing")
 	}
-	fd, err := closeOnExec(open)
+	fd, err := closeOnExec(open, itself)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +117,27 @@ func TestCloseOnExec(t *testing.T) {
 	if !cloexec(fd) {
 		t.Error("the descriptor opened is not close-on-exec")
 	}
-	if _, err := closeOnExec(func() (int, error) { return unix.Open(name+".none", unix.O_RDWR, 0) }); err == nil {
+
+	other, err := unix.Open(os.DevNull, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	freed, err := closeOnExec(func() (int, error) {
+		unix.Close(other) // another goroutine's close, as the device opens
+		return open()
+	}, itself)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(freed)
+	if freed != other {
+		t.Logf("the device got descriptor %d, not the freed %d", freed, other)
+	}
+	if !cloexec(freed) {
+		t.Errorf("descriptor %d, opened as another was closed, is not close-on-exec", freed)
+	}
+
+	if _, err := closeOnExec(func() (int, error) { return unix.Open(name+".none", unix.O_RDWR, 0) }, itself); err == nil {
 		t.Error("an open that failed returned no error")
 	}
 }
