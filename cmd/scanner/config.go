@@ -120,6 +120,7 @@ type issuerKey struct {
 type issuerKeyFiles struct {
 	anyIssuer []string            // files of keys that sign for any issuer
 	named     map[string][]string // issuer: its key files
+	notFiles  map[string]bool     // issuers given something else: told in check, on their line
 }
 
 // UnmarshalTOML implements toml.Unmarshaler.
@@ -146,7 +147,10 @@ func (k *issuerKeyFiles) UnmarshalTOML(v any) error {
 		for name, v := range t {
 			f, ok := files(v)
 			if !ok {
-				return fmt.Errorf("issuer %q: want a key file, or a list of them", name)
+				if k.notFiles == nil {
+					k.notFiles = map[string]bool{}
+				}
+				k.notFiles[name] = true
 			}
 			k.named[name] = f
 		}
@@ -213,6 +217,10 @@ func decodeError(name string, src []byte, err error) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
 		msg := hideURLs(pe.Message)
+		if ce := elementError(src, pe.LastKey, msg); ce != nil {
+			ce.file = name
+			return ce
+		}
 		// A value refused by its type (a duration, a mode) names its key;
 		// a syntax error's last key may be one on an earlier line.
 		if k := pe.LastKey; k != "" && keyLine(src, toml.Key(strings.Split(k, "."))) == pe.Position.Line {
@@ -222,10 +230,43 @@ func decodeError(name string, src []byte, err error) error {
 	}
 	// A value of the wrong TOML type: "toml: line N (last key "K"): ...".
 	if m := typeErrorRE.FindStringSubmatch(err.Error()); m != nil {
+		if ce := elementError(src, m[2], hideURLs(m[3])); ce != nil {
+			ce.file = name
+			return ce
+		}
 		line, _ := strconv.Atoi(m[1])
 		return &configError{file: name, line: line, msg: m[2] + ": " + hideURLs(m[3])}
 	}
 	return &configError{file: name, msg: hideURLs(err.Error())}
+}
+
+// elementError is the error msg for a value of key (table.key) that the
+// decoder refused in an array of tables, [[input]] or [[hook]], on its line
+// in the element that holds it: the decoder tells the line of that key in
+// the last element that has it. It is nil for any other key.
+func elementError(src []byte, key, msg string) *configError {
+	k := strings.Split(key, ".")
+	if len(k) != 2 || (k[0] != "input" && k[0] != "hook") {
+		return nil
+	}
+	var arrays struct {
+		Input []toml.Primitive `toml:"input"`
+		Hook  []toml.Primitive `toml:"hook"`
+	}
+	md, err := toml.Decode(string(src), &arrays)
+	if err != nil {
+		return nil
+	}
+	elems, elem := arrays.Input, func() any { return new(InputConfig) }
+	if k[0] == "hook" {
+		elems, elem = arrays.Hook, func() any { return new(HookConfig) }
+	}
+	for i, p := range elems {
+		if md.PrimitiveDecode(p, elem()) != nil {
+			return &configError{line: elementLine(src, k[0], i+1, k[1]), msg: key + ": " + msg}
+		}
+	}
+	return nil
 }
 
 var typeErrorRE = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
@@ -405,6 +446,13 @@ func (c *Config) check(src []byte) error {
 		switch {
 		case !scanner.ValidIssuer(name):
 			return &configError{line: keyLine(src, toml.Key{"issuer_keys", name}), msg: fmt.Sprintf("issuer_keys: %q: an issuer name is 1 to %d bytes, printable", name, scanner.MaxIssuerLen)}
+		// A key of the config written below [issuer_keys] is in that
+		// table: root_key there would trust the root as an issuer's key,
+		// and leave the gate without a root.
+		case fieldType(reflect.TypeFor[Config](), toml.Key{name}) != nil:
+			return &configError{line: keyLine(src, toml.Key{"issuer_keys", name}), msg: fmt.Sprintf("issuer_keys.%s: %s is a key of the config, not an issuer: every key below [issuer_keys] is in that table; put %s above it", toml.Key{name}, name, name)}
+		case c.IssuerKeys.notFiles[name]:
+			return &configError{line: keyLine(src, toml.Key{"issuer_keys", name}), msg: fmt.Sprintf("issuer_keys.%s: want a key file, or a list of them", toml.Key{name})}
 		case len(c.IssuerKeys.named[name]) == 0:
 			return &configError{line: keyLine(src, toml.Key{"issuer_keys", name}), msg: fmt.Sprintf("issuer_keys.%s: no key file", toml.Key{name})}
 		}

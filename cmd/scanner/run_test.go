@@ -135,7 +135,7 @@ direction = "entry"
 		{"unknown key", base + "colour = \"blue\"\n" + input, `:4: unknown key "colour"`},
 		{"unknown nested key", base + "[policy.exit]\ngreen = \"allow\"\nsmile = true\n" + input, `:6: unknown key "policy.exit.smile"`},
 		{"bad action", base + "[policy.entry]\nred = \"maybe\"\n" + input, `:5:`},
-		{"bad direction", base + input + "[[input]]\nkind = \"stdin\"\ndirection = \"sideways\"\n", `:10: unknown direction "sideways"`},
+		{"bad direction", base + input + "[[input]]\nkind = \"stdin\"\ndirection = \"sideways\"\n", `:10: input.direction: unknown direction "sideways"`},
 		{"bad duration", base + "[policy]\ndebounce = \"soon\"\n" + input, `:5:`},
 		{"missing site", strings.Replace(base, `site = "main"`, "", 1) + input, "site: required"},
 		{"no input", base, "input: at least one"},
@@ -180,7 +180,21 @@ direction = "entry"
 		{"two keys for any issuer", strings.Replace(base, `["k.pub"]`, `["k.pub", "k2.pub"]`, 1) + input, `:2: issuer_keys: 2 keys, each signing passes in any issuer's name`},
 		{"an issuer name too long", named + strings.Repeat("d", 65) + " = \"k.pub\"\n" + input, `:4: issuer_keys: "ddd`},
 		{"an issuer with no key", named + "district-7 = []\n" + input, `:4: issuer_keys.district-7: no key file`},
-		{"an issuer's key not a file name", named + "district-7 = 7\n" + input, `:3: issuer_keys: issuer "district-7": want a key file`},
+		{"an issuer's key not a file name", named + "district-7 = 7\n" + input, `:4: issuer_keys.district-7: want a key file`},
+		{"two issuers' keys not file names", named + "district-a = \"k.pub\"\n\ndistrict-c = true\ndistrict-b = 7\n" + input, `:7: issuer_keys.district-b: want a key file`},
+		{"an issuer's key not a file name, dotted", strings.Replace(base, `issuer_keys = ["k.pub"]`, "issuer_keys.district-b = 7", 1) + input, `:2: issuer_keys.district-b: want a key file`},
+		// Every key below [issuer_keys] is in that table: a config key
+		// there is not an issuer (root_key would leave the gate no root).
+		{"a config key below the issuers", strings.TrimSuffix(named, "[issuer_keys]\n") + input + "[issuer_keys]\ncompound-7 = \"k.pub\"\nroot_key = \"root.pub\"\n",
+			`:9: issuer_keys.root_key: root_key is a key of the config, not an issuer`},
+		// A value refused in an [[input]] or [[hook]] is told on its own
+		// line, not on that key's in the last element, which may be fine.
+		{"bad direction in the first input", base + "[[input]]\nkind = \"stdin\"\ndirection = \"sideways\"\n[[input]]\nkind = \"camera\"\ndirection = \"exit\"\n",
+			`:6: input.direction: unknown direction "sideways"`},
+		{"text for a number in the first input", base + "[[input]]\nkind = \"camera\"\ndirection = \"exit\"\nwidth = \"wide\"\n[[input]]\nkind = \"camera\"\npath = \"/dev/video1\"\ndirection = \"exit\"\nwidth = 640\nheight = 480\n",
+			`:7: input.width: incompatible types`},
+		{"bad timeout in the first hook", base + "[[hook]]\nexec = [\"x\"]\ntimeout = \"abc\"\n[[hook]]\nexec = [\"y\"]\ntimeout = \"1s\"\n" + input,
+			`:6: hook.timeout: invalid duration: "abc"`},
 		// What the TOML decoder refuses names its key too.
 		{"not a duration", base + "[policy]\nclock_skew = \"abc\"\n" + input, `:5: policy.clock_skew: invalid duration: "abc"`},
 		{"no such mode", base + "[policy.exit]\nanti_passback = \"medium\"\n" + input, `:5: policy.exit.anti_passback: unknown anti-passback mode "medium"`},
