@@ -164,6 +164,35 @@ func (k *issuerKeyFiles) UnmarshalTOML(v any) error {
 	return nil
 }
 
+// check refuses two keys for any issuer, and an issuer name that cannot
+// be one or that holds no key file.
+func (k *issuerKeyFiles) check(src []byte) error {
+	// A key for any issuer can sign in another's name: with two of them,
+	// each issuer's could use up the other's households' quotas.
+	if n := len(k.anyIssuer); n > 1 {
+		return &configError{line: keyLine(src, toml.Key{"issuer_keys"}), msg: fmt.Sprintf("issuer_keys: %d keys, each signing passes in any issuer's name: name each key's issuer ([issuer_keys] then NAME = \"FILE\")", n)}
+	}
+	for _, name := range slices.Sorted(maps.Keys(k.named)) {
+		bad := func(format string, args ...any) error {
+			return &configError{line: keyLine(src, toml.Key{"issuer_keys", name}), msg: fmt.Sprintf("issuer_keys.%s: ", toml.Key{name}) + fmt.Sprintf(format, args...)}
+		}
+		switch {
+		case !scanner.ValidIssuer(name):
+			return bad("an issuer name is 1 to %d bytes, printable", scanner.MaxIssuerLen)
+		// A key of the config written below [issuer_keys] is in that
+		// table: root_key there would trust the root as an issuer's key,
+		// and leave the gate without a root.
+		case fieldType(reflect.TypeFor[Config](), toml.Key{name}) != nil:
+			return bad("%s is a key of the config, not an issuer: every key below [issuer_keys] is in that table; put %s above it", name, name)
+		case k.notFiles[name]:
+			return bad("want a key file, or a list of them")
+		case len(k.named[name]) == 0:
+			return bad("no key file")
+		}
+	}
+	return nil
+}
+
 // count is how many key files there are.
 func (k *issuerKeyFiles) count() int {
 	n := len(k.anyIssuer)
@@ -209,8 +238,6 @@ func (e *configError) Error() string {
 	return fmt.Sprintf("%s: %s", e.file, e.msg)
 }
 
-// quotedURL is a quoted string holding "://", as the TOML parser's errors
-// quote what they read.
 // decodeError is the TOML decoder's error as a configError, with its line
 // and, where the decoder says which key's value it refused, the key.
 func decodeError(name string, src []byte, err error) error {
@@ -271,6 +298,8 @@ func elementError(src []byte, key, msg string) *configError {
 
 var typeErrorRE = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
 
+// quotedURL is a quoted string holding "://", as the TOML parser's errors
+// quote what they read.
 var quotedURL = regexp.MustCompile(`"(?:[^"\\]|\\.)*://(?:[^"\\]|\\.)*"`)
 
 // hideURLs replaces the URLs a message quotes: a hook's URL may hold a
@@ -437,25 +466,8 @@ func (c *Config) check(src []byte) error {
 	badIn := func(table string, i int, key, format string, args ...any) error {
 		return &configError{line: elementLine(src, table, i, key), msg: fmt.Sprintf("%s.%s: %s %d: ", table, key, table, i) + fmt.Sprintf(format, args...)}
 	}
-	// A key for any issuer can sign in another's name: with two of them,
-	// each issuer's could use up the other's households' quotas.
-	if n := len(c.IssuerKeys.anyIssuer); n > 1 {
-		return bad("issuer_keys", "%d keys, each signing passes in any issuer's name: name each key's issuer ([issuer_keys] then NAME = \"FILE\")", n)
-	}
-	for _, name := range slices.Sorted(maps.Keys(c.IssuerKeys.named)) {
-		switch {
-		case !scanner.ValidIssuer(name):
-			return &configError{line: keyLine(src, toml.Key{"issuer_keys", name}), msg: fmt.Sprintf("issuer_keys: %q: an issuer name is 1 to %d bytes, printable", name, scanner.MaxIssuerLen)}
-		// A key of the config written below [issuer_keys] is in that
-		// table: root_key there would trust the root as an issuer's key,
-		// and leave the gate without a root.
-		case fieldType(reflect.TypeFor[Config](), toml.Key{name}) != nil:
-			return &configError{line: keyLine(src, toml.Key{"issuer_keys", name}), msg: fmt.Sprintf("issuer_keys.%s: %s is a key of the config, not an issuer: every key below [issuer_keys] is in that table; put %s above it", toml.Key{name}, name, name)}
-		case c.IssuerKeys.notFiles[name]:
-			return &configError{line: keyLine(src, toml.Key{"issuer_keys", name}), msg: fmt.Sprintf("issuer_keys.%s: want a key file, or a list of them", toml.Key{name})}
-		case len(c.IssuerKeys.named[name]) == 0:
-			return &configError{line: keyLine(src, toml.Key{"issuer_keys", name}), msg: fmt.Sprintf("issuer_keys.%s: no key file", toml.Key{name})}
-		}
+	if err := c.IssuerKeys.check(src); err != nil {
+		return err
 	}
 	switch {
 	case c.Site == "":

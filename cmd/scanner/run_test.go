@@ -178,7 +178,7 @@ direction = "entry"
 		{"hook with both", base + input + "[[hook]]\nexec = [\"x\"]\nurl = \"http://127.0.0.1/\"\n", "exactly one of exec or url"},
 		{"bad log failure", base + "on_log_failure = \"shrug\"\n" + input, `:4: on_log_failure: "shrug"`},
 		{"two keys for any issuer", strings.Replace(base, `["k.pub"]`, `["k.pub", "k2.pub"]`, 1) + input, `:2: issuer_keys: 2 keys, each signing passes in any issuer's name`},
-		{"an issuer name too long", named + strings.Repeat("d", 65) + " = \"k.pub\"\n" + input, `:4: issuer_keys: "ddd`},
+		{"an issuer name too long", named + strings.Repeat("d", 65) + " = \"k.pub\"\n" + input, `:4: issuer_keys.ddd`},
 		{"an issuer with no key", named + "district-7 = []\n" + input, `:4: issuer_keys.district-7: no key file`},
 		{"an issuer's key not a file name", named + "district-7 = 7\n" + input, `:4: issuer_keys.district-7: want a key file`},
 		{"two issuers' keys not file names", named + "district-a = \"k.pub\"\n\ndistrict-c = true\ndistrict-b = 7\n" + input, `:7: issuer_keys.district-b: want a key file`},
