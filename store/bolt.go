@@ -337,7 +337,9 @@ func openFile(s openSpec) (*opened, error) {
 		o.recovery = &Recovery{At: now, Aside: aside, Problems: problems}
 		s.logger.Error("store: file was damaged; moved it aside and started a fresh one",
 			"file", s.what, "aside", aside, "problem", problems[0], "problems", len(problems), "recoveries", side.recoveries)
-		if s.salvage != nil && !found {
+		// A sidecar with no high-water mark vouches for nothing: it was
+		// rebuilt by an open that died before the file was loaded.
+		if s.salvage != nil && (!found || side.hwm == 0) {
 			salvaged = s.salvage(aside)
 		}
 		exists = false

@@ -18,6 +18,7 @@ import (
 	"github.com/checkpointgate/checkpoint/scanner"
 	"github.com/checkpointgate/checkpoint/seal"
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Bounds on the work one call does besides its own.
@@ -441,6 +442,9 @@ func (l *Log) appendSealed(seq uint64, ev *scanner.Event, msg []byte) error {
 	floor := max(l.floor.Load(), ev.Wall)
 	mark, marked := l.markAfter(ev)
 	err = l.update(l.soft, func(tx *bolt.Tx) error {
+		if err := l.appendRoom(tx); err != nil {
+			return err
+		}
 		events := tx.Bucket(bucketEvents)
 		events.FillPercent = 1.0
 		v := make([]byte, 0, 8+len(box))
@@ -515,6 +519,29 @@ func (l *Log) appendSealed(seq uint64, ev *scanner.Event, msg []byte) error {
 		l.untrusted, l.marked = mark, marked
 	}
 	return err
+}
+
+// appendRoom refuses an append when the pages in use already fill what
+// appends may grow the file to. bbolt checks MaxSize only when it grows
+// the file, and takes free pages first: without this, the pages a
+// deletion grew the file by (with the headroom) are free after it, appends
+// take them, and the file creeps to MaxSize plus the headroom with no page
+// free, where Ack cannot run. The caller holds l.mu (the free-page counts
+// are those of the last write).
+func (l *Log) appendRoom(tx *bolt.Tx) error {
+	limit := int64(l.soft)
+	if limit > allocSize {
+		limit -= allocSize // bbolt grows past 1 MiB in allocSize steps, within MaxSize
+	}
+	if tx.Size() <= limit {
+		return nil
+	}
+	st := l.db.Stats()
+	inUse := tx.Size() - int64(st.FreePageN+st.PendingPageN)*int64(tx.DB().Info().PageSize)
+	if inUse > limit {
+		return bolterrors.ErrMaxSizeReached
+	}
+	return nil
 }
 
 // update runs fn in a write transaction with the given size limit. The

@@ -122,6 +122,18 @@ func readSidecar(path string) (s sidecar, found bool, err error) {
 // otherwise it creates the file atomically.
 func writeSidecar(path string, s *sidecar) error {
 	next := *s
+	// Another process may have written the file since s was read (an
+	// open refused with ErrLocked while this one holds the log writes it
+	// twice): go on past its generation, so that this write is the one a
+	// reader takes, and never lower what only rises.
+	if b, err := os.ReadFile(path); err == nil {
+		if d, err := decodeSidecar(b); err == nil {
+			next.gen = max(next.gen, d.gen)
+			next.hwm = max(next.hwm, d.hwm)
+			next.floor = max(next.floor, d.floor)
+			next.recoveries = max(next.recoveries, d.recoveries)
+		}
+	}
 	next.gen++
 	err := writeSlot(path, next)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errSidecarCorrupt) {
