@@ -467,6 +467,17 @@ func (g *Gate) now() scanner.Moment {
 	return m
 }
 
+// TakeJumps moves now, as the next read would first, the state of the
+// clock's jumps so far (a floor raised to the build time at start): the
+// log's floor then holds the clock's, so a run that sees no one before it
+// stops still leaves the next one its time. A move that fails is tried
+// again at the next read.
+func (g *Gate) TakeJumps() {
+	g.decideMu.Lock()
+	defer g.decideMu.Unlock()
+	g.now()
+}
+
 // errShiftPending: the gate state of a clock jump could not be moved yet
 // (StateShifter); the read is handled as one that could not be logged.
 var errShiftPending = errors.New("gate state not yet moved up to the clock's time; trying again at the next read")

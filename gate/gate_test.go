@@ -1467,3 +1467,17 @@ func TestNoCommitInAShiftedSpan(t *testing.T) {
 		}
 	}
 }
+
+// A restart by a newer build, its boot clock not advanced yet between the
+// clock's making and the raise (as in the rig, or on a coarse boot clock):
+// taking the jumps at start leaves the log's floor at the build time.
+func TestTakeJumpsAtStart(t *testing.T) {
+	r := newRig(t, nil)
+	r.expect(r.read(entry, r.issue("a")), true, scanner.ReasonOK) // at trusted time: nothing marked
+	build := r.now().Add(5 * 24 * time.Hour)
+	r.restart(false, build)
+	r.g.TakeJumps()
+	if f := r.log.TimeFloor(); f.Before(build) {
+		t.Fatalf("log floor %v after taking the jump to the build time %v", f, build)
+	}
+}

@@ -237,19 +237,25 @@ func (l *Log) ShiftState(from, to time.Time, d time.Duration, trusted bool) (int
 	if l.marked {
 		lo = min(lo, l.untrusted)
 	}
-	if lo >= hi {
-		return 0, nil
-	}
 	top := hi + by
 	if top < hi { // overflow: raise the floor no further than known
 		top = hi
 	}
+	// With nothing stamped in the span, the floor still rises (to the
+	// build time a clock starts at, before any read), and the mark stays.
+	empty := lo >= hi
+	if empty {
+		if top <= l.floor.Load() {
+			return 0, nil
+		}
+		lo = hi
+	}
 	n := 0
-	settle := trusted && l.marked
+	settle := trusted && l.marked && !empty
 	// State from schema 2 in the span moves too. The entries in
 	// (lo, min(unscoped, hi)] move: the latest may now be one of them.
 	unscoped := l.unscoped.Load()
-	if unscoped != noUnscoped && unscoped > lo {
+	if unscoped != noUnscoped && unscoped > lo && !empty {
 		u := min(unscoped, hi) + by
 		if u < min(unscoped, hi) { // overflow
 			u = math.MaxInt64

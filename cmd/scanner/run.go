@@ -218,6 +218,9 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	// inputs are done.
 	sideCtx, stopSide := context.WithCancel(ctx)
 	var side sync.WaitGroup
+	// The floor raised to the build time reaches the log now, not at the
+	// first read: keepFloor runs on from the log's floor.
+	g.TakeJumps()
 	side.Go(func() { keepFloor(sideCtx, events, floorInterval, logger) })
 	if ln != nil {
 		side.Go(func() { ctl.serve(sideCtx) })
@@ -295,7 +298,7 @@ func freshener(trust *atomic.Pointer[scanner.Trust], clock *gate.Clock) func() *
 // floorInterval is how often the daemon commits a new time floor when no
 // read does: a lost power cut costs at most this much of the floor, and
 // the commits are few enough to spare the SD card.
-const floorInterval = 5 * time.Minute
+var floorInterval = 5 * time.Minute
 
 // keepFloor raises the store's time floor every interval until ctx ends,
 // by the time that really passed (the monotonic clock) since the floor it
@@ -426,7 +429,7 @@ func readSealKey(file, value string) (seal.PublicKey, error) {
 
 // buildTime is a floor for the clock: this binary cannot run before it was
 // built. It is the commit time stamped into the binary, when there is one.
-func buildTime() time.Time {
+var buildTime = func() time.Time {
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return time.Time{}

@@ -861,3 +861,67 @@ func TestFreshenerConcurrent(t *testing.T) {
 		t.Error("the trust held had a FreshAt behind one a finished call returned")
 	}
 }
+
+// A gate started by a build newer than its log's floor, with no trusted
+// time, sees no one, then loses power: the next run starts from a floor
+// at most floorInterval behind the time the gate had reached, not from
+// the build time again (docs/gate.md, "Time": "a gate that saw no one for
+// a day and then lost power still starts from a floor at most 5 minutes
+// old").
+func TestFloorKeptFromTheBuildTime(t *testing.T) {
+	cfg, _, dataDir, hub := stdinConfigHub(t, "")
+	// The log's floor and the build time lie ahead of this machine's
+	// clock, so that it is never trusted (below the floor).
+	floor := time.Now().Add(30 * 24 * time.Hour).UTC()
+	build := floor.Add(30 * 24 * time.Hour)
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dataDir, logFile)
+	l, err := store.OpenLog(path, store.LogOptions{Hub: hub.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.RaiseTimeFloor(floor); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	oldBuild, oldEvery := buildTime, floorInterval
+	buildTime, floorInterval = func() time.Time { return build }, 5*time.Millisecond
+	defer func() { buildTime, floorInterval = oldBuild, oldEvery }()
+
+	in, w := io.Pipe() // an input that stays quiet
+	defer w.Close()
+	m := NewMain()
+	m.Stdin, m.Stdout, m.Stderr = in, io.Discard, io.Discard
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	began := time.Now()
+	go func() { done <- m.Run(ctx, []string{"run", "-config", cfg}) }()
+	// The gate runs (its control socket is there), no one comes.
+	sock := filepath.Join(dataDir, controlFile)
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("no control socket at %s", sock)
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("run exited %d", code)
+	}
+	ran := time.Since(began)
+
+	l, err = store.OpenLog(path, store.LogOptions{Hub: hub.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if f := l.TimeFloor(); f.Before(build) || f.After(build.Add(ran)) {
+		t.Fatalf("after %v of running from the build time %v, the log's floor is %v: the next run starts from the build time again", ran, build, f)
+	}
+}
