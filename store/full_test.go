@@ -264,6 +264,25 @@ func fsizeChild(path string) {
 	fmt.Printf("result %d %d %d %d\n", through+1, seqs[len(seqs)-1], full, resumed)
 }
 
+// Keeping appends out of the headroom takes no room from them: a log of a
+// MaxSize between 1 and 2 MiB holds as many events as one of 1 MiB, where
+// bbolt grows the file to its 1 MiB map whatever the MaxSize above it.
+func TestAppendRoomSmallMaxSize(t *testing.T) {
+	priv, _ := testHub(t)
+	fill := func(maxSize int) int {
+		path := filepath.Join(t.TempDir(), "events.db")
+		l := openLog(t, path, store.LogOptions{Hub: priv.Public(), MaxSize: maxSize})
+		store.NoSyncForTest(l, true)
+		return len(fillUntilFull(t, l, rand.New(rand.NewPCG(7, 8)), 100000))
+	}
+	base := fill(1 << 20)
+	for _, maxSize := range []int{1<<20 + 4<<10, 1<<20 + 64<<10, 3 << 19} {
+		if n := fill(maxSize); n < base*9/10 { // how the hashed state keys pack varies a little
+			t.Errorf("MaxSize %d holds %d events, MaxSize %d holds %d: appends refused on a log that is not full", maxSize, n, 1<<20, base)
+		}
+	}
+}
+
 // A full log that the hub drains a little at a time (Ack, then the gate
 // fills what it freed) stays drainable. bbolt takes free pages before it
 // checks MaxSize, so the pages an Ack grew the file by (in the headroom)

@@ -529,10 +529,10 @@ func (l *Log) appendSealed(seq uint64, ev *scanner.Event, msg []byte) error {
 // free, where Ack cannot run. The caller holds l.mu (the free-page counts
 // are those of the last write).
 func (l *Log) appendRoom(tx *bolt.Tx) error {
-	limit := int64(l.soft)
-	if limit > allocSize {
-		limit -= allocSize // bbolt grows past 1 MiB in allocSize steps, within MaxSize
-	}
+	// What bbolt lets appends reach at MaxSize: past 1 MiB it grows the
+	// file allocSize beyond the pages, within MaxSize; up to 1 MiB it
+	// grows it to the map, which reaches 1 MiB with any MaxSize above.
+	limit := max(min(int64(l.soft), allocSize), int64(l.soft)-allocSize)
 	if tx.Size() <= limit {
 		return nil
 	}
