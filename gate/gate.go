@@ -189,9 +189,8 @@ func (g *Gate) LastReads() []LastRead {
 	mono := g.Clock.Mono()
 	var out []LastRead
 	for name, l := range g.last {
-		ago := mono - l.at
-		out = append(out, LastRead{Input: name, Seq: l.seq, Ago: ago, Allow: l.allow, Reason: l.reason,
-			Reversible: l.pass != nil && l.seq != 0 && l.later == 0 && ago <= OverrideWindow})
+		out = append(out, LastRead{Input: name, Seq: l.seq, Ago: mono - l.at, Allow: l.allow, Reason: l.reason,
+			Reversible: l.seq != 0 && l.final(mono) == nil})
 	}
 	slices.SortFunc(out, func(a, b LastRead) int { return strings.Compare(a.Input, b.Input) })
 	return out
@@ -544,17 +543,28 @@ func (g *Gate) reversible(in Input, last lastRead, ok bool, read uint64, allow b
 	if allow {
 		verb = "let through"
 	}
-	switch {
-	case !ok || last.seq != read:
+	if !ok || last.seq != read {
 		return fmt.Errorf("read %d is not the last read at %s, or was reversed already", read, in.Name)
-	case g.Clock.Mono()-last.at > OverrideWindow:
-		return fmt.Errorf("read %d was more than %v ago", read, OverrideWindow)
-	case last.later != 0:
-		return fmt.Errorf("read %d's pass has passed again since, in read %d", read, last.later)
-	case last.pass == nil:
-		return fmt.Errorf("read %d holds no pass verified with a key that may sign it", read)
-	case last.allow == allow:
+	}
+	if err := last.final(g.Clock.Mono()); err != nil {
+		return err
+	}
+	if last.allow == allow {
 		return fmt.Errorf("read %d was %s already", read, verb)
+	}
+	return nil
+}
+
+// final says why no override can reverse the read now (Clock.Mono
+// mono), whichever way; nil when one can.
+func (l lastRead) final(mono time.Duration) error {
+	switch {
+	case mono-l.at > OverrideWindow:
+		return fmt.Errorf("read %d was more than %v ago", l.seq, OverrideWindow)
+	case l.later != 0:
+		return fmt.Errorf("read %d's pass has passed again since, in read %d", l.seq, l.later)
+	case l.pass == nil:
+		return fmt.Errorf("read %d holds no pass verified with a key that may sign it", l.seq)
 	}
 	return nil
 }

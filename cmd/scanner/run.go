@@ -207,8 +207,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 			if err != nil {
 				return nil, err
 			}
-			rep.Gate = gateStatusOf(g, inputs, started, sigs)
-			rep.Gate.LogLinesDropped = logOut.Dropped.Load()
+			rep.Gate = gateStatusOf(g, inputs, started, sigs, logOut)
 			rep.Emergency = emergencyStatus{Switch: emergency.On(), Policy: policy.Emergency, Problem: emergency.Problem()}
 			return rep, nil
 		},
@@ -241,8 +240,8 @@ const logBound = 500 * time.Millisecond
 // every resident of a large compound, at 64 bytes or so each.
 const sigCacheSize = 8192
 
-// gateStatusOf reads the gate's counters.
-func gateStatusOf(g *gate.Gate, inputs []gate.Input, since time.Time, sigs *scanner.SigCache) *gateStatus {
+// gateStatusOf reads the gate's counters, and those of the daemon's log.
+func gateStatusOf(g *gate.Gate, inputs []gate.Input, since time.Time, sigs *scanner.SigCache, log *output.LogWriter) *gateStatus {
 	st := &g.Stats
 	now := g.Clock.Now()
 	return &gateStatus{
@@ -252,7 +251,7 @@ func gateStatusOf(g *gate.Gate, inputs []gate.Input, since time.Time, sigs *scan
 		Allowed: st.Allowed.Load(), Denied: st.Denied.Load(), Repeats: st.Repeats.Load(),
 		LogFailures: st.LogFailures.Load(), Unlogged: st.Unlogged.Load(),
 		OutputErrors: st.OutputErrors.Load(), SourceErrors: st.SourceErrors.Load(),
-		SigCacheHits: sigs.Hits(), SigCacheHeld: sigs.Len(),
+		SigCacheHits: sigs.Hits(), SigCacheHeld: sigs.Len(), LogLinesDropped: log.Dropped.Load(),
 		LastReads: lastReadsOf(g),
 	}
 }
