@@ -121,11 +121,20 @@ func readSidecar(path string) (s sidecar, found bool, err error) {
 // place, in the slot after the last one, when the file exists whole;
 // otherwise it creates the file atomically.
 func writeSidecar(path string, s *sidecar) error {
+	// Another process may write the file too (an open refused with
+	// ErrLocked while this one holds the log writes it twice). The
+	// folder's lock makes each read, merge and write one step; without
+	// it, two writers that read the same generation write the same slot,
+	// and the later one's stale copy hides the other's reservation.
+	unlock, err := lockFolder(filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("write sidecar: %w", err)
+	}
+	defer unlock()
 	next := *s
-	// Another process may have written the file since s was read (an
-	// open refused with ErrLocked while this one holds the log writes it
-	// twice): go on past its generation, so that this write is the one a
-	// reader takes, and never lower what only rises.
+	// Go on past the generation on disk, which another process may have
+	// written since s was read, so that this write is the one a reader
+	// takes, and never lower what only rises.
 	if b, err := os.ReadFile(path); err == nil {
 		if d, err := decodeSidecar(b); err == nil {
 			next.gen = max(next.gen, d.gen)
@@ -135,7 +144,7 @@ func writeSidecar(path string, s *sidecar) error {
 		}
 	}
 	next.gen++
-	err := writeSlot(path, next)
+	err = writeSlot(path, next)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errSidecarCorrupt) {
 		err = WriteFileAtomic(path, next.encodeFile())
 	}

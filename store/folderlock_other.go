@@ -1,0 +1,7 @@
+//go:build !unix
+
+package store
+
+// lockFolder does nothing where there is no flock: the store's files are
+// then for one process at a time.
+func lockFolder(string) (func(), error) { return func() {}, nil }
