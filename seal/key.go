@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"golang.org/x/crypto/curve25519"
@@ -115,7 +116,14 @@ func (k *PrivateKey) Bytes() []byte { return append([]byte(nil), k.k[:]...) }
 
 // String is redacted, so that a private key never reaches a log by accident.
 // Use MarshalText to write the key out.
-func (k *PrivateKey) String() string { return privatePrefix + "REDACTED" }
+func (k PrivateKey) String() string { return privatePrefix + "REDACTED" }
+
+// GoString is redacted too (%#v).
+func (k PrivateKey) GoString() string { return k.String() }
+
+// LogValue is redacted too: log/slog's handlers would otherwise write the
+// key out by its MarshalText.
+func (k PrivateKey) LogValue() slog.Value { return slog.StringValue(k.String()) }
 
 // MarshalText returns the key's text form, "cpseal-priv-" and base64url.
 func (k *PrivateKey) MarshalText() ([]byte, error) {

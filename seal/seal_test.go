@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -256,5 +257,36 @@ func BenchmarkOpen(b *testing.B) {
 		if _, err := o.Open(seg.Header, 1, box); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A private key given to a logger, or printed with %#v or as a value, is
+// redacted too: the daemon logs through log/slog, whose handlers write a
+// value out by its MarshalText.
+func TestPrivateKeyRedacted(t *testing.T) {
+	priv, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := priv.MarshalText()
+	raw := [seal.KeySize]byte(priv.Bytes())
+	secrets := []string{
+		string(text[len("cpseal-priv-"):]),                        // the text form
+		strings.Trim(fmt.Sprint(raw), "[]"),                       // %v of the bytes
+		strings.TrimPrefix(fmt.Sprintf("%#v", raw), "[32]uint8{"), // %#v of the bytes
+	}
+	var buf bytes.Buffer
+	for _, h := range []slog.Handler{slog.NewJSONHandler(&buf, nil), slog.NewTextHandler(&buf, nil)} {
+		slog.New(h).Info("hub key", "key", priv, "value", *priv)
+	}
+	fmt.Fprintf(&buf, "%v %+v %#v %v %+v %#v", priv, priv, priv, *priv, *priv, *priv)
+	out := buf.String()
+	for _, s := range secrets {
+		if strings.Contains(out, s) {
+			t.Fatalf("private key written out:\n%s", out)
+		}
+	}
+	if n := strings.Count(out, "cpseal-priv-REDACTED"); n != 10 {
+		t.Errorf("%d redacted keys, want 10:\n%s", n, out)
 	}
 }
