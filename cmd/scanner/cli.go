@@ -280,7 +280,9 @@ func (m *Main) issue(args []string) error {
 		if err != nil {
 			return fmt.Errorf("render QR: %w", err)
 		}
-		f, err := os.Create(*pngFile)
+		// A pass is a bearer credential and carries its holder's text:
+		// its image is for whoever issued it, until they hand it over.
+		f, err := os.OpenFile(*pngFile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 		if err != nil {
 			return err
 		}

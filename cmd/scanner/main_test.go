@@ -50,6 +50,10 @@ func TestKeygenIssueVerify(t *testing.T) {
 	if !strings.HasPrefix(text, "CP1:") {
 		t.Fatalf("issue printed %q", text)
 	}
+	// The image is the pass itself, holder text and all: for its owner.
+	if fi, err := os.Stat(png); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("pass image: %v %v", fi.Mode(), err)
+	}
 
 	v := verifyJSON(t, t0.Add(time.Hour), 0, "verify", "-pub", prefix+".pub", png)
 	if v["allow"] != true || v["reason"] != "ok" || v["colour"] != "green" || v["status"] != "green" {
