@@ -160,6 +160,12 @@ func (m *Main) keygen(args []string) error {
 		return err
 	}
 	if err := writeNew(*out+".pub", scanner.MarshalPublicKey(pub), 0o644, *force); err != nil {
+		// A .pub in the way is not this key's: the new .key is not left
+		// beside it, which would not verify the passes it signs. Without
+		// -f the .key is the file just made.
+		if !*force {
+			os.Remove(*out + ".key")
+		}
 		return err
 	}
 	fmt.Fprintf(m.Stderr, "scanner: wrote %s.key (keep it secret) and %s.pub; key ID %x\n", *out, *out, scanner.KeyID(pub))

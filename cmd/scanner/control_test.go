@@ -696,3 +696,77 @@ func TestControlRefusesRequestsForAnotherGate(t *testing.T) {
 	a.stdin.Close()
 	waitExit(t, a.cmd, 20*time.Second, "its input ended")
 }
+
+// A command with a word that is not a flag (a reason of several words
+// not quoted) stops reading its flags there: refused, rather than made
+// without the flags after it. -read 0 names no read: refused, rather
+// than an override about nobody. Nothing reaches the gate.
+func TestOverrideRefusesWhatItWouldDrop(t *testing.T) {
+	skipWithoutControl(t)
+	cfg, key, dataDir := stdinConfig(t, "")
+	pass := strings.TrimSpace(runMain(t, time.Now(), "issue", "-key", key).stdout)
+	d := startDaemon(t, cfg)
+	fmt.Fprintln(d.stdin, pass)
+	read := d.next()
+	seq := fmt.Sprint(read["seq"])
+	for _, args := range [][]string{
+		{"override", "-config", cfg, "-deny", "-reason", "kept", "back", "-read", seq},
+		{"override", "-config", cfg, "-deny", "-read", "0", "-reason", "kept back"},
+		{"status", "-config", cfg, "now", "-json"},
+	} {
+		if r := runMain(t, time.Now(), args...); r.code != exitError || r.stdout != "" {
+			t.Errorf("%q: exit %d, %q %q", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	resp, err := askDaemon(filepath.Join(dataDir, controlFile), controlRequest{Op: "status"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := resp.Status.Gate; g.Decisions != 1 || len(g.LastReads) != 1 || !g.LastReads[0].Reversible {
+		t.Errorf("the gate decided %d times, last reads %+v; want the read alone, still reversible", g.Decisions, g.LastReads)
+	}
+	d.stdin.Close()
+	waitExit(t, d.cmd, 20*time.Second, "its input ended")
+}
+
+// Ctrl-C at override's reason prompt cancels the override: a line typed
+// after it is not sent to the gate.
+func TestOverrideInterruptedAtTheReason(t *testing.T) {
+	skipWithoutControl(t)
+	if os.Getenv("CHECKPOINT_QEMU") == "1" {
+		t.Skip("signals to a child under qemu-user are not what this tests")
+	}
+	cfg, _, _ := stdinConfig(t, "")
+	d := startDaemon(t, cfg)
+	d.ready(cfg)
+	cmd := childMain("override", "-config", cfg, "-allow", "-reason", "-")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	time.Sleep(300 * time.Millisecond) // waiting for the reason
+	cmd.Process.Signal(os.Interrupt)
+	time.Sleep(300 * time.Millisecond)
+	io.WriteString(stdin, "typed after Ctrl-C\n")
+	stdin.Close()
+	if err := cmd.Wait(); err == nil {
+		t.Error("override exited 0 after Ctrl-C")
+	}
+	c, err := LoadConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := askDaemon(c.controlSocket(), controlRequest{Op: "status"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := resp.Status.Gate.Decisions; n != 0 {
+		t.Errorf("the gate decided %d times after an override cancelled with Ctrl-C", n)
+	}
+	d.stdin.Close()
+	waitExit(t, d.cmd, 20*time.Second, "its input ended")
+}

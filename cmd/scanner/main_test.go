@@ -89,6 +89,33 @@ func TestKeygenIssueVerify(t *testing.T) {
 	}
 }
 
+// keygen where only the .pub is left (the .key lost, or moved away):
+// refused, with no new .key written beside the old .pub, whose passes
+// that .pub would not verify.
+func TestKeygenLeavesNoHalfPair(t *testing.T) {
+	dir := t.TempDir()
+	prefix := filepath.Join(dir, "issuer")
+	if r := runMain(t, t0, "keygen", "-o", prefix); r.code != 0 {
+		t.Fatalf("keygen: %d %s", r.code, r.stderr)
+	}
+	pub, err := os.ReadFile(prefix + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(prefix + ".key"); err != nil {
+		t.Fatal(err)
+	}
+	if r := runMain(t, t0, "keygen", "-o", prefix); r.code != exitError || !strings.Contains(r.stderr, "hint:") {
+		t.Errorf("keygen over an existing .pub: %d %q", r.code, r.stderr)
+	}
+	if _, err := os.Lstat(prefix + ".key"); !os.IsNotExist(err) {
+		t.Errorf("keygen refused, yet wrote a new .key beside the old .pub: %v", err)
+	}
+	if b, err := os.ReadFile(prefix + ".pub"); err != nil || !bytes.Equal(b, pub) {
+		t.Errorf("the old .pub changed: %v", err)
+	}
+}
+
 func verifyJSON(t *testing.T, now time.Time, wantCode int, args ...string) map[string]any {
 	t.Helper()
 	r := runMain(t, now, args...)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -30,6 +31,18 @@ func (m *Main) override(args []string) (int, error) {
 	read := fs.Uint64("read", 0, "reverse the decision on the read with this `SEQ` (its \"seq\"), the input's last, of at most 2 minutes ago, about its pass")
 	if err := parse(fs, args); err != nil {
 		return exitError, err
+	}
+	// The flags end at the first word that is not one: the words of a
+	// reason not quoted, and every flag after them (-read, -input,
+	// -config), would be dropped and the override made without them.
+	if fs.NArg() != 0 {
+		return exitError, hinted(fmt.Errorf("unexpected %q: override takes flags only", fs.Arg(0)), `quote a reason of several words: -reason "kept back, checked by phone"`)
+	}
+	// -read 0 names no read: the override would reverse none.
+	readGiven := false
+	fs.Visit(func(f *flag.Flag) { readGiven = readGiven || f.Name == "read" })
+	if readGiven && *read == 0 {
+		return exitError, hinted(errors.New("-read 0 names no read"), "a read that was not logged (seq 0) cannot be reversed; leave -read out for an override about nobody")
 	}
 	if *allow == *deny {
 		return exitError, hinted(errors.New("say -allow or -deny, one of them"), "scanner override -config FILE -allow -reason \"delivery, checked by phone\"")

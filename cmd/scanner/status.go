@@ -116,6 +116,9 @@ func (m *Main) status(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if fs.NArg() != 0 {
+		return hinted(fmt.Errorf("unexpected %q: status takes flags only", fs.Arg(0)), "scanner status -config FILE [-json]")
+	}
 	cfg, err := loadConfig(*cfgFile, "see configs/scanner.example.toml for every key")
 	if err != nil {
 		return err
