@@ -1,6 +1,7 @@
 package scanner
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/fxamacker/cbor/v2"
@@ -37,4 +38,17 @@ func init() {
 	if err != nil {
 		panic(fmt.Sprintf("scanner: cbor decoder: %v", err))
 	}
+}
+
+// decodeDeterministic decodes a trust document's payload into v and
+// refuses it unless it is the deterministic encoding of what it decodes to,
+// as a pass's claims must be: every signed object has exactly one text.
+func decodeDeterministic(payload []byte, v any) error {
+	if err := decMode.Unmarshal(payload, v); err != nil {
+		return formatErr("%v", err)
+	}
+	if canon, err := encMode.Marshal(v); err != nil || !bytes.Equal(canon, payload) {
+		return formatErr("not in deterministic encoding")
+	}
+	return nil
 }

@@ -146,8 +146,8 @@ func ParseKeySet(raw []byte, root ed25519.PublicKey) (*KeySet, error) {
 		return nil, fmt.Errorf("key set: %w", ErrNotTrusted)
 	}
 	var ks KeySet
-	if err := decMode.Unmarshal(e.payload, &ks); err != nil {
-		return nil, fmt.Errorf("key set: %w", formatErr("%v", err))
+	if err := decodeDeterministic(e.payload, &ks); err != nil {
+		return nil, fmt.Errorf("key set: %w", err)
 	}
 	if err := ks.check(); err != nil {
 		return nil, fmt.Errorf("key set: %w", err)

@@ -82,7 +82,7 @@ type Rules struct {
 	Red    Action `cbor:"3,keyasint" toml:"red"`
 
 	// Classes allowed this way; empty allows every class.
-	Classes []Class `cbor:"4,keyasint,omitempty" toml:"classes"`
+	Classes ClassList `cbor:"4,keyasint,omitzero" toml:"classes"`
 
 	AntiPassback   AntiPassback  `cbor:"5,keyasint,omitempty" toml:"anti_passback"`
 	PassbackWindow time.Duration `cbor:"6,keyasint,omitempty" toml:"passback_window"` // for PassbackTimed
@@ -94,6 +94,42 @@ type Rules struct {
 
 	// Quarantine denies a pass whose quarantine-until is still ahead.
 	Quarantine bool `cbor:"9,keyasint,omitempty" toml:"quarantine"`
+}
+
+// ClassList is a list of classes. It is encoded as a CBOR array of class
+// numbers (docs/trust.md); a plain slice of a uint8 type would be encoded
+// as a byte string.
+type ClassList []Class
+
+// IsZero reports whether the list is empty: an empty list is left out of
+// a policy's encoding, as the other rules' zero values are.
+func (l ClassList) IsZero() bool { return len(l) == 0 }
+
+// MarshalCBOR implements cbor.Marshaler.
+func (l ClassList) MarshalCBOR() ([]byte, error) {
+	a := make([]uint64, 0, len(l))
+	for _, c := range l {
+		a = append(a, uint64(c))
+	}
+	return encMode.Marshal(a)
+}
+
+// UnmarshalCBOR implements cbor.Unmarshaler: an array of class numbers
+// (each checked by Policy.Check), not a byte string.
+func (l *ClassList) UnmarshalCBOR(b []byte) error {
+	var a []uint64
+	if err := decMode.Unmarshal(b, &a); err != nil {
+		return err
+	}
+	out := make(ClassList, 0, len(a))
+	for _, v := range a {
+		if v > 0xff {
+			return fmt.Errorf("class %d out of range", v)
+		}
+		out = append(out, Class(v))
+	}
+	*l = out
+	return nil
 }
 
 func (r *Rules) colour(c Colour) Action {
@@ -171,6 +207,8 @@ type Policy struct {
 	// one decision; zero means DefaultDebounce, and at most MaxDebounce is
 	// used.
 	Debounce time.Duration `cbor:"11,keyasint,omitempty" toml:"debounce"`
+
+	signer []byte // the kid that signed it; nil for a policy not parsed
 }
 
 // Rules returns the rules for direction d.
@@ -309,8 +347,8 @@ func ParsePolicy(raw []byte, root ed25519.PublicKey, keys *KeySet) (*Policy, err
 		return nil, fmt.Errorf("policy: %w", err)
 	}
 	var p Policy
-	if err := decMode.Unmarshal(e.payload, &p); err != nil {
-		return nil, fmt.Errorf("policy: %w", formatErr("%v", err))
+	if err := decodeDeterministic(e.payload, &p); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
 	}
 	if err := checkSigner(e, root, keys, RolePolicySigner, "", p.Site, p.IssuedAt); err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
@@ -321,5 +359,6 @@ func ParsePolicy(raw []byte, root ed25519.PublicKey, keys *KeySet) (*Policy, err
 	if err := p.Check(); err != nil {
 		return nil, fmt.Errorf("policy: %w", formatErr("%v", err))
 	}
+	p.signer = e.header.KID
 	return &p, nil
 }

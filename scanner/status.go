@@ -21,6 +21,7 @@ type StatusList struct {
 	IssuedAt time.Time
 	size     uint32
 	bits     []byte // index i in bits[i/4] at bit 2*(i%4); unused bits zero
+	signer   []byte // the kid that signed it (or the delta that made it); nil when made here
 }
 
 // NewStatusList returns a list of size indices, all green.
@@ -163,8 +164,8 @@ func ParseStatusList(raw []byte, root ed25519.PublicKey, keys *KeySet) (*StatusL
 		return nil, fmt.Errorf("status list: %w", err)
 	}
 	var w statusWire
-	if err := decMode.Unmarshal(e.payload, &w); err != nil {
-		return nil, fmt.Errorf("status list: %w", formatErr("%v", err))
+	if err := decodeDeterministic(e.payload, &w); err != nil {
+		return nil, fmt.Errorf("status list: %w", err)
 	}
 	if err := checkSigner(e, root, keys, RoleStatusSigner, w.Issuer, "", w.IssuedAt); err != nil {
 		return nil, fmt.Errorf("status list: %w", err)
@@ -179,7 +180,7 @@ func ParseStatusList(raw []byte, root ed25519.PublicKey, keys *KeySet) (*StatusL
 	if w.Size%4 != 0 && bits[len(bits)-1]>>(2*(w.Size%4)) != 0 {
 		return nil, fmt.Errorf("status list: %w", formatErr("bits set past the end"))
 	}
-	return &StatusList{Issuer: w.Issuer, Version: w.Version, IssuedAt: time.Unix(w.IssuedAt, 0).UTC(), size: w.Size, bits: bits}, nil
+	return &StatusList{Issuer: w.Issuer, Version: w.Version, IssuedAt: time.Unix(w.IssuedAt, 0).UTC(), size: w.Size, bits: bits, signer: e.header.KID}, nil
 }
 
 // ErrDeltaBase is returned when a delta does not start at the version held:
@@ -195,8 +196,8 @@ func (l *StatusList) ApplyDelta(raw []byte, root ed25519.PublicKey, keys *KeySet
 		return nil, fmt.Errorf("status delta: %w", err)
 	}
 	var w deltaWire
-	if err := decMode.Unmarshal(e.payload, &w); err != nil {
-		return nil, fmt.Errorf("status delta: %w", formatErr("%v", err))
+	if err := decodeDeterministic(e.payload, &w); err != nil {
+		return nil, fmt.Errorf("status delta: %w", err)
 	}
 	if err := checkSigner(e, root, keys, RoleStatusSigner, w.Issuer, "", w.IssuedAt); err != nil {
 		return nil, fmt.Errorf("status delta: %w", err)
@@ -213,7 +214,7 @@ func (l *StatusList) ApplyDelta(raw []byte, root ed25519.PublicKey, keys *KeySet
 	}
 	// The packed changes are at most 4 bytes an index; a delta that
 	// declares more than that inflates to an error, not to memory.
-	out := &StatusList{Issuer: l.Issuer, Version: w.To, IssuedAt: time.Unix(w.IssuedAt, 0).UTC(), size: w.Size, bits: make([]byte, (w.Size+3)/4)}
+	out := &StatusList{Issuer: l.Issuer, Version: w.To, IssuedAt: time.Unix(w.IssuedAt, 0).UTC(), size: w.Size, bits: make([]byte, (w.Size+3)/4), signer: e.header.KID}
 	copy(out.bits, l.bits)
 	if w.Size < l.size && w.Size%4 != 0 {
 		out.bits[len(out.bits)-1] &= 1<<(2*(w.Size%4)) - 1

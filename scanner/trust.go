@@ -23,22 +23,29 @@ var (
 	ErrVersionConflict = errors.New("same version as the one held, different content")
 )
 
-// checkSigner verifies e under root, or under a key in keys of the given
-// role that is valid at the document's issue time, signs for issuer (when
-// issuer is set) and serves site (when site is set).
+// checkSigner verifies e under the key signerKey finds for its kid.
 func checkSigner(e *envelope, root ed25519.PublicKey, keys *KeySet, role Role, issuer, site string, issuedAt int64) error {
-	if len(root) == ed25519.PublicKeySize && bytes.Equal(e.header.KID, KeyID(root)) {
-		if e.verify(root) {
-			return nil
-		}
-		return ErrNotTrusted
-	}
-	k := keys.lookup(e.header.KID, role)
-	if k == nil || (issuer != "" && k.Issuer != issuer) || (site != "" && !k.servesSite(site)) ||
-		!k.validAt(time.Unix(issuedAt, 0)) || !e.verify(k.Public) {
+	pub := signerKey(root, keys, e.header.KID, role, issuer, site, issuedAt)
+	if pub == nil || !e.verify(pub) {
 		return ErrNotTrusted
 	}
 	return nil
+}
+
+// signerKey returns the key with ID kid that may sign a document of the
+// given role issued at issuedAt: root, or a key in keys of that role that
+// is valid at issuedAt, signs for issuer (when issuer is set) and serves
+// site (when site is set). It returns nil when there is none.
+func signerKey(root ed25519.PublicKey, keys *KeySet, kid []byte, role Role, issuer, site string, issuedAt int64) ed25519.PublicKey {
+	if len(root) == ed25519.PublicKeySize && bytes.Equal(kid, KeyID(root)) {
+		return root
+	}
+	k := keys.lookup(kid, role)
+	if k == nil || (issuer != "" && k.Issuer != issuer) || (site != "" && !k.servesSite(site)) ||
+		!k.validAt(time.Unix(issuedAt, 0)) {
+		return nil
+	}
+	return k.Public
 }
 
 // Trust is everything a gate trusts: its root key and the documents signed
@@ -84,13 +91,15 @@ func (t *Trust) sameVersion(name string, raw []byte) error {
 }
 
 // WithKeySet returns t with the key set raw, which the root key must sign.
-// It returns t itself when raw is the key set already held.
+// It returns t itself when raw is the key set already held. Keys held that
+// no signed key set brought (a config's) have no version: any signed key
+// set replaces them.
 func (t *Trust) WithKeySet(raw []byte) (*Trust, error) {
 	ks, err := ParseKeySet(raw, t.Root)
 	if err != nil {
 		return nil, err
 	}
-	if t.Keys != nil {
+	if t.Keys != nil && t.raw["keyset"] != nil {
 		switch {
 		case ks.Version < t.Keys.Version:
 			return nil, fmt.Errorf("key set %d: %w %d", ks.Version, ErrOlder, t.Keys.Version)
@@ -101,6 +110,23 @@ func (t *Trust) WithKeySet(raw []byte) (*Trust, error) {
 	c := t.clone()
 	c.Keys = ks
 	c.raw["keyset"] = bytes.Clone(raw)
+	// A status list or policy is trusted as long as the key set says its
+	// signer may sign it, as when a restarted gate checks the cached
+	// documents: a signer withdrawn (for being compromised, say) takes
+	// what it signed with it, and the versions it chose hold back no
+	// document that replaces them.
+	for issuer, l := range c.Status {
+		if signerKey(c.Root, ks, l.signer, RoleStatusSigner, l.Issuer, "", l.IssuedAt.Unix()) == nil {
+			delete(c.Status, issuer)
+			delete(c.raw, "status/"+issuer)
+		}
+	}
+	for site, p := range c.Policies {
+		if signerKey(c.Root, ks, p.signer, RolePolicySigner, "", p.Site, p.IssuedAt) == nil {
+			delete(c.Policies, site)
+			delete(c.raw, "policy/"+site)
+		}
+	}
 	return c, nil
 }
 
