@@ -117,6 +117,12 @@ func decide(text string, t *Trust, p *Policy, local Local, g Gate, now Moment) D
 	if !k.validAt(pass.IssuedAt) {
 		return deny(ReasonUnknownKey, "key not valid when the pass was issued")
 	}
+	// The window bounds the pass to its expiry too: once it has ended,
+	// nothing the key signs is valid, however it is dated (a key leaked
+	// after its retirement date signs no pass that opens a gate).
+	if k.NotAfter != 0 && pass.Expiry.Unix() > k.NotAfter {
+		return deny(ReasonUnknownKey, "pass expires after its key's window")
+	}
 	if !k.servesSite(g.Site) {
 		return denyWith(ReasonWrongSite, "key does not serve this site")
 	}

@@ -484,3 +484,32 @@ func TestUnauthorisedSignerGivesNoPass(t *testing.T) {
 		}
 	}
 }
+
+// A key's window bounds the passes it signs, from issue to expiry: once a
+// key's window has ended, no pass it signs is valid, however it is dated.
+// Otherwise a key leaked after its retirement date could still sign a pass
+// dated inside its window with an expiry years ahead.
+func TestKeyWindowBoundsThePass(t *testing.T) {
+	k := keyEntry(vecIssuer, RolePassIssuer, "compound-7")
+	k.NotAfter = vecT0.Add(36 * time.Hour).Unix()
+	raw, err := SignKeySet(&KeySet{Version: 1, IssuedAt: vecT0.Add(-time.Hour).Unix(), Keys: []Key{k}}, vecRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust, err := NewTrust(pub(vecRoot)).WithKeySet(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := Gate{Site: "north-gate", Direction: Entry}
+	inWindow := mustIssue(t, vecPass(nil), vecIssuer) // a day, within the key's 36 hours
+	if d := Decide(inWindow, trust, nil, nil, g, Moment{Wall: vecT0.Add(2 * time.Hour), Trusted: true}); !d.Allow {
+		t.Errorf("a pass within its key's window: %s %s", d.Reason, d.Detail)
+	}
+	outlives := mustIssue(t, vecPass(func(p *Pass) { p.Expiry = vecT0.Add(365 * 24 * time.Hour) }), vecIssuer)
+	for _, at := range []time.Time{vecT0.Add(2 * time.Hour), vecT0.Add(48 * time.Hour)} {
+		d := Decide(outlives, trust, nil, nil, g, Moment{Wall: at, Trusted: true})
+		if d.Allow || d.Reason != ReasonUnknownKey || d.Pass != nil {
+			t.Errorf("at %v, a pass that outlives its key's window: allow %v, %s; want unknown_key and no pass", at, d.Allow, d.Reason)
+		}
+	}
+}
