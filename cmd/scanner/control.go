@@ -35,6 +35,11 @@ const (
 	controlTimeout = 5 * time.Second
 	// controlConns bounds the connections served at once.
 	controlConns = 4
+	// controlRefusals bounds the connections told "busy" at once; past
+	// it, a connection is closed unanswered, so that a flood of them
+	// holds no more of the daemon's descriptors (which its hooks, inputs
+	// and switch need) than this.
+	controlRefusals = 16
 	// maxReason bounds an override's reason, in characters.
 	maxReason = 200
 )
@@ -191,6 +196,7 @@ func (s *controlServer) serve(ctx context.Context) {
 	stop := context.AfterFunc(ctx, func() { s.ln.Close() })
 	defer stop()
 	slots := make(chan struct{}, controlConns)
+	refusing := make(chan struct{}, controlRefusals)
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {
@@ -207,7 +213,15 @@ func (s *controlServer) serve(ctx context.Context) {
 		select {
 		case slots <- struct{}{}:
 		default:
-			wg.Go(func() { refuse(c, "busy: try again") })
+			select {
+			case refusing <- struct{}{}:
+				wg.Go(func() {
+					defer func() { <-refusing }()
+					refuse(c, "busy: try again")
+				})
+			default:
+				c.Close()
+			}
 			continue
 		}
 		wg.Go(func() {

@@ -430,6 +430,50 @@ func TestControlBusy(t *testing.T) {
 	}
 }
 
+// A flood of connections past the limit holds a bounded number of the
+// daemon's descriptors: past the refusals in flight, a connection is
+// closed unanswered at once.
+func TestControlFloodClosedAtOnce(t *testing.T) {
+	skipWithoutControl(t)
+	sock := filepath.Join(t.TempDir(), "c.sock")
+	ln, err := listenControl(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &controlServer{
+		ln: ln, logger: slog.New(slog.DiscardHandler), allowedUID: sameUserOrRoot,
+		status: func() (*statusReport, error) { return &statusReport{Site: "main"}, nil },
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.serve(ctx) }()
+	defer func() { cancel(); <-done }()
+	// Connections are accepted in turn: the first hold the slots, the
+	// next the refusals (each waits up to a second for its request), and
+	// the last finds both full.
+	var idle []net.Conn
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	for range controlConns + controlRefusals + 1 {
+		c, err := net.Dial("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	// It asks at once: a refusal would answer it "busy". (Its write fails
+	// when the daemon has closed it already.)
+	last := idle[len(idle)-1]
+	last.SetDeadline(time.Now().Add(10 * time.Second))
+	json.NewEncoder(last).Encode(controlRequest{Op: "status"})
+	if b, err := io.ReadAll(last); len(b) != 0 {
+		t.Errorf("a connection past the slots and the refusals: read %q, %v; want it closed unanswered", b, err)
+	}
+}
+
 func TestSameUserOrRoot(t *testing.T) {
 	other := os.Getuid() + 1000
 	if other == 0 {
