@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+
+	"github.com/checkpointgate/checkpoint/internal/imagebound"
 )
 
 // pixelFormat is a V4L2 pixel format code: four ASCII bytes, the first in
@@ -164,6 +166,11 @@ func decodeJPEGLuma(b []byte) (*image.Gray, error) {
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > maxSide || cfg.Height > maxSide {
 		return nil, fmt.Errorf("%w: %dx%d JPEG", errBadFrame, cfg.Width, cfg.Height)
+	}
+	// Nor one whose decoding takes more than its size shows: a
+	// progressive frame's coefficients, or scans by the thousand.
+	if err := imagebound.Check("jpeg", cfg, b, maxSide); err != nil {
+		return nil, fmt.Errorf("%w: %w", errBadFrame, err)
 	}
 	img, err := jpeg.Decode(bytes.NewReader(b))
 	if err != nil {

@@ -7,6 +7,9 @@ import (
 	"image/color"
 	"image/jpeg"
 	"testing"
+
+	"github.com/checkpointgate/checkpoint/internal/imagebound"
+	"github.com/checkpointgate/checkpoint/internal/imagebound/imageboundtest"
 )
 
 // testJPEG encodes a colour image whose luma varies across it.
@@ -115,6 +118,27 @@ func TestMJPEGGarbage(t *testing.T) {
 		}
 		if err == nil {
 			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// A frame costlier to decode than its size shows, as only a broken or
+// hostile device would send, is refused like the folder's images: here a
+// JPEG of more scans than imagebound.MaxScans, each over the whole frame.
+// One of as many scans as an encoder writes is read.
+func TestMJPEGCostly(t *testing.T) {
+	m := mode{format: fmtMJPG, width: 32, height: 32}
+	for _, tt := range []struct {
+		scans int
+		ok    bool
+	}{{10, true}, {imagebound.MaxScans + 1, false}} {
+		var fb frameBuffer
+		err := fb.copyFrame(m, imageboundtest.ProgressiveJPEG(32, 1, tt.scans-1))
+		if err == nil {
+			_, err = fb.finish(m)
+		}
+		if (err == nil) != tt.ok {
+			t.Errorf("a JPEG of %d scans: %v", tt.scans, err)
 		}
 	}
 }

@@ -12,7 +12,9 @@
 //   - Every file is bounded before it is decoded: a file over
 //     Config.MaxBytes (32 MiB) is refused from its size on disk, and an
 //     image over Config.MaxSide (8192) pixels a side from its header
-//     (image.DecodeConfig). A refusal is an error wrapping ErrTooLarge for
+//     (image.DecodeConfig), as is one whose decoding would take more memory
+//     than a 16-bit RGBA PNG of MaxSide a side, or a JPEG of more than 100
+//     scans. A refusal is an error wrapping ErrTooLarge for
 //     that file, counted in Stats; the next call to Next goes on to the next
 //     file. So is a file that does not decode.
 //   - A frame is never converted through image.Image when it need not be:

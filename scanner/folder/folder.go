@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/checkpointgate/checkpoint/internal/imagebound"
 	"github.com/checkpointgate/checkpoint/scanner"
 )
 
@@ -41,8 +42,10 @@ type Config struct {
 	Loop bool
 
 	// MaxSide is the largest width or height read, in pixels; 0 means
-	// DefaultMaxSide. Decoding takes up to 8 bytes a pixel for a moment:
-	// lower it on a board with little memory.
+	// DefaultMaxSide. Decoding takes up to 9 bytes a pixel of MaxSide
+	// squared for a moment: lower it on a board with little memory. An
+	// image that would take more, by its header (a progressive JPEG or
+	// an interlaced PNG near MaxSide a side), is refused.
 	MaxSide int
 
 	// MaxBytes is the largest file read; 0 means DefaultMaxBytes.
@@ -260,7 +263,7 @@ func (f *Folder) load(path string) (*image.Gray, error) {
 	if int64(len(data)) > f.cfg.MaxBytes {
 		return nil, fmt.Errorf("%w: over %d bytes", ErrTooLarge, f.cfg.MaxBytes)
 	}
-	c, _, err := image.DecodeConfig(bytes.NewReader(data))
+	c, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("decode: %w", err)
 	}
@@ -269,6 +272,9 @@ func (f *Folder) load(path string) (*image.Gray, error) {
 	}
 	if c.Width > f.cfg.MaxSide || c.Height > f.cfg.MaxSide {
 		return nil, fmt.Errorf("%w: %dx%d, over %d a side", ErrTooLarge, c.Width, c.Height, f.cfg.MaxSide)
+	}
+	if err := imagebound.Check(format, c, data, f.cfg.MaxSide); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTooLarge, err)
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {

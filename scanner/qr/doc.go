@@ -55,7 +55,9 @@ a finder pattern and defeats gozxing's search. docs/qr.md has the figures.
     and a malformed image (Pix too short for Rect and Stride) is an error.
   - Bounded input: images over MaxDimension pixels a side and files over
     MaxFileSize bytes are refused, a file from its header before any pixel
-    is decoded.
+    is decoded, as is a file whose decoding would take more than its size
+    shows (a progressive JPEG or an interlaced PNG near MaxDimension, a
+    JPEG of many scans).
   - Decode never modifies the image it is given.
   - Every image Encode returns decodes to its text through the
     finder-pattern path in every orientation.

@@ -9,6 +9,8 @@ import (
 	"image/png"
 	"io"
 	"os"
+
+	"github.com/checkpointgate/checkpoint/internal/imagebound"
 )
 
 // ErrFormat is returned by DecodeFile and DecodeReader for data that is not
@@ -74,14 +76,15 @@ func readImage(r io.Reader) (image.Image, error) {
 	// Only the two formats a pass is shared in, whatever other decoders
 	// the program has registered.
 	var (
+		format       string
 		decodeConfig func(io.Reader) (image.Config, error)
 		decode       func(io.Reader) (image.Image, error)
 	)
 	switch {
 	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
-		decodeConfig, decode = png.DecodeConfig, png.Decode
+		format, decodeConfig, decode = "png", png.DecodeConfig, png.Decode
 	case bytes.HasPrefix(data, []byte("\xff\xd8")):
-		decodeConfig, decode = jpeg.DecodeConfig, jpeg.Decode
+		format, decodeConfig, decode = "jpeg", jpeg.DecodeConfig, jpeg.Decode
 	default:
 		return nil, ErrFormat
 	}
@@ -91,6 +94,11 @@ func readImage(r io.Reader) (image.Image, error) {
 	}
 	if cfg.Width > MaxDimension || cfg.Height > MaxDimension {
 		return nil, fmt.Errorf("%w: %dx%d pixels, limit %dx%d", ErrTooLarge, cfg.Width, cfg.Height, MaxDimension, MaxDimension)
+	}
+	// Nor an image whose decoding takes more than its size shows (a
+	// progressive JPEG, an interlaced PNG, a JPEG of many scans).
+	if err := imagebound.Check(format, cfg, data, MaxDimension); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTooLarge, err)
 	}
 	img, err := decode(bytes.NewReader(data))
 	if err != nil {

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/checkpointgate/checkpoint/internal/imagebound"
+	"github.com/checkpointgate/checkpoint/internal/imagebound/imageboundtest"
 	"github.com/checkpointgate/checkpoint/scanner/qr"
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
@@ -409,6 +411,9 @@ func TestDecodeFile(t *testing.T) {
 		{"anim.gif", []byte("GIF89a\x01\x00\x01\x00"), qr.ErrFormat},
 		{"truncated.png", pngBuf.Bytes()[:pngBuf.Len()/2], errAny},
 		{"header-only.jpg", jpegBuf.Bytes()[:20], errAny},
+		// Each scan goes over the whole image, in a few bytes.
+		{"scans.jpg", imageboundtest.ProgressiveJPEG(8, 1, imagebound.MaxScans), qr.ErrTooLarge},
+		{"fewer-scans.jpg", imageboundtest.ProgressiveJPEG(8, 1, imagebound.MaxScans-1), qr.ErrNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
