@@ -149,10 +149,11 @@ type Stats struct {
 // input; for a text, pass is the key of the pass it holds once that is
 // known.
 type sighting struct {
-	at     time.Duration
-	pass   *[32]byte
-	exit   bool // at an exit input
-	denied bool // its read was denied
+	at      time.Duration
+	pass    *[32]byte
+	exit    bool // at an exit input
+	denied  bool // its read was denied
+	decided bool // its read was decided at this input (not a repeat of one decided at another)
 }
 
 // lastRead is the last read decided at an input: what an override there
@@ -313,7 +314,7 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	// NTP, back or forward, neither splits one sighting nor joins two.
 	mono := g.Clock.Mono()
 	textKey := sha256.Sum256([]byte(text))
-	if g.repeat(in, textKey, mono, policy) {
+	if g.repeat(in, textKey, mono, policy) || g.decidedElsewhere(in, textKey, mono, policy) {
 		g.Stats.Repeats.Add(1)
 		return nil
 	}
@@ -324,7 +325,7 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	if d.Pass != nil {
 		pk = passKey(d.Pass)
 		g.tie(in.Name, textKey, pk)
-		if g.repeat(in, pk, mono, policy) {
+		if g.repeat(in, pk, mono, policy) || g.decidedElsewhere(in, pk, mono, policy) {
 			g.Stats.Repeats.Add(1)
 			return nil
 		}
@@ -392,23 +393,43 @@ func passKey(p *scanner.Pass) [32]byte {
 }
 
 // noteDenied records on the sighting of the text with key text at input,
-// and on that of the pass it holds (tie), whether their read was denied.
-// The caller holds decideMu.
+// and on that of the pass it holds (tie), that their read was decided
+// there, and whether it was denied. The caller holds decideMu.
 func (g *Gate) noteDenied(input string, text [32]byte, denied bool) {
 	k := recentKey{input, text}
 	s, ok := g.recent[k]
 	if !ok {
 		return
 	}
-	s.denied = denied
+	s.denied, s.decided = denied, true
 	g.recent[k] = s
 	if s.pass != nil {
 		pk := recentKey{input, *s.pass}
 		if ps, ok := g.recent[pk]; ok {
-			ps.denied = denied
+			ps.denied, ps.decided = denied, true
 			g.recent[pk] = ps
 		}
 	}
+}
+
+// decidedElsewhere reports whether another input decided a read of key (a
+// text, or a pass) and has seen it within the debounce window of now: a
+// phone in view of two lanes' cameras at once, or shown at a second lane
+// straight after the first, is one read, as at one input. Decided at an
+// entry and read again at the exit beside it, it would otherwise log an
+// exit for a holder who went in: a household's exit used up, and
+// anti-passback left to deny the real exit. The caller holds decideMu.
+func (g *Gate) decidedElsewhere(in Input, key [32]byte, now time.Duration, p *scanner.Policy) bool {
+	window := scanner.DefaultDebounce
+	if p != nil {
+		window = p.DebounceWindow()
+	}
+	for k, s := range g.recent {
+		if k.key == key && k.input != in.Name && s.decided && now >= s.at && now-s.at < window {
+			return true
+		}
+	}
+	return false
 }
 
 // forgetDeniedExits forgets the sightings at exits of reads that were
@@ -672,7 +693,9 @@ func (g *Gate) repeat(in Input, key [32]byte, now time.Duration, p *scanner.Poli
 	again := seen && now-s.at < window
 	s.at, s.exit = now, in.Direction == scanner.Exit
 	if !again {
-		s.pass = nil // a new sighting: which pass it holds is decided anew
+		// A new sighting: which pass it holds, and whether it is
+		// decided here, are told anew.
+		s.pass, s.decided = nil, false
 	}
 	g.recent[k] = s
 	if s.pass != nil {

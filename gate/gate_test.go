@@ -321,7 +321,26 @@ func TestDebounce(t *testing.T) {
 	if o := r.read(entry, again); o != nil {
 		t.Fatalf("the same pass ID in another text was decided again")
 	}
-	// Another input is another decision.
+	// At another input too, while the input that decided it still sees
+	// it: a phone in view of the entry's camera and the exit's beside it
+	// is one passage (an exit logged for a holder who went in would use up
+	// the household's exit and deny the real one under anti-passback).
+	for range 4 {
+		r.advance(2 * time.Second)
+		if o := r.read(entry, text); o != nil {
+			t.Fatal("a repeat at the deciding input was decided again")
+		}
+		if o := r.read(exit, again); o != nil {
+			t.Fatalf("the pass seen at the exit too, while the entry sees it: %s", o.Decision.Reason)
+		}
+	}
+	// Out of sight of the entry, still in view at the exit: the same read
+	// until it has been out of sight there too.
+	r.advance(4 * time.Second)
+	if o := r.read(exit, text); o != nil {
+		t.Fatalf("the pass still in view at the exit: %s", o.Decision.Reason)
+	}
+	r.advance(6 * time.Second)
 	r.expect(r.read(exit, text), true, scanner.ReasonOK)
 	r.advance(10 * time.Second)
 	if o := r.read(entry, text); o == nil {
@@ -330,6 +349,29 @@ func TestDebounce(t *testing.T) {
 	st, _ := r.log.Stats()
 	if st.Pending != 3 {
 		t.Errorf("%d events logged, want 3", st.Pending)
+	}
+}
+
+// A holder denied at an exit whose pass the entry's camera beside it sees
+// too (not decided there: the same read) is let out when emergency mode
+// comes on, the code still in view: the entry's sighting, decided
+// nowhere, does not hold the exit's new decision back.
+func TestCrosstalkThenEmergency(t *testing.T) {
+	r := newRig(t, quotaOne)
+	a, b := r.issue("a"), r.issue("b") // one household
+	r.expect(r.read(exit, a), true, scanner.ReasonOK)
+	r.advance(time.Minute)
+	r.expect(r.read(exit, b), false, scanner.ReasonQuota)
+	r.advance(500 * time.Millisecond)
+	if o := r.read(entry, b); o != nil {
+		t.Fatalf("the denied pass in view of the entry too: %s", o.Decision.Reason)
+	}
+	r.advance(500 * time.Millisecond)
+	r.setEmergency(true)
+	r.expect(r.read(exit, b), true, scanner.ReasonEmergency)
+	r.advance(500 * time.Millisecond)
+	if o := r.read(entry, b); o != nil {
+		t.Fatalf("the pass let out, in view of the entry: %s", o.Decision.Reason)
 	}
 }
 
@@ -481,7 +523,9 @@ func TestHouseholdQuota(t *testing.T) {
 	r.advance(time.Hour)
 	r.expect(r.read(exit, b), false, scanner.ReasonQuota)
 	r.expect(r.read(exit, other), true, scanner.ReasonOK)
-	r.expect(r.read(entry, b), true, scanner.ReasonOK) // entry is not counted
+	// Past the debounce window, another read of b; entry is not counted.
+	r.advance(10 * time.Second)
+	r.expect(r.read(entry, b), true, scanner.ReasonOK)
 	r.advance(47*time.Hour + time.Minute)
 	r.expect(r.read(exit, b), true, scanner.ReasonOK)
 }
@@ -544,13 +588,14 @@ func TestEmergencyExitsDoNotCount(t *testing.T) {
 func TestQuarantineClassAndColour(t *testing.T) {
 	r := newRig(t, func(p *scanner.Policy) { p.Exit.Classes = []scanner.Class{scanner.Resident, scanner.Staff} })
 	q := r.issue("q", func(p *scanner.Pass) { p.QuarantineUntil = t0.Add(14 * 24 * time.Hour) })
-	r.expect(r.read(entry, q), true, scanner.ReasonOK)
-	r.expect(r.read(exit, q), false, scanner.ReasonQuarantine)
 	v := r.issue("v", func(p *scanner.Pass) { p.Class = scanner.Visitor })
-	r.expect(r.read(entry, v), true, scanner.ReasonOK)
-	r.expect(r.read(exit, v), false, scanner.ReasonClass)
 	y := r.issue("y", func(p *scanner.Pass) { p.Status = scanner.Yellow })
+	r.expect(r.read(entry, q), true, scanner.ReasonOK)
+	r.expect(r.read(entry, v), true, scanner.ReasonOK)
 	r.expect(r.read(entry, y), true, scanner.ReasonOK)
+	r.advance(10 * time.Second) // past the debounce window: other reads
+	r.expect(r.read(exit, q), false, scanner.ReasonQuarantine)
+	r.expect(r.read(exit, v), false, scanner.ReasonClass)
 	r.expect(r.read(exit, y), false, scanner.ReasonStatusYellow)
 	other := r.issue("o", func(p *scanner.Pass) { p.Sites = []string{"south-gate"} })
 	r.expect(r.read(entry, other), false, scanner.ReasonWrongSite)

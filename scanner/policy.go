@@ -203,8 +203,9 @@ type Policy struct {
 	// every read is still logged.
 	Emergency bool `cbor:"10,keyasint,omitempty" toml:"emergency"`
 
-	// Debounce: the same pass read again within it at the same input is
-	// one decision; zero means DefaultDebounce, and at most MaxDebounce is
+	// Debounce: the same pass read again within it at the same input, or
+	// at another while the input that decided it still sees it, is one
+	// decision; zero means DefaultDebounce, and at most MaxDebounce is
 	// used.
 	Debounce time.Duration `cbor:"11,keyasint,omitempty" toml:"debounce"`
 
