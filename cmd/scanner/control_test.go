@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -768,6 +769,30 @@ func TestOverrideRefusesWhatItWouldDrop(t *testing.T) {
 	}
 	if g := resp.Status.Gate; g.Decisions != 1 || len(g.LastReads) != 1 || !g.LastReads[0].Reversible {
 		t.Errorf("the gate decided %d times, last reads %+v; want the read alone, still reversible", g.Decisions, g.LastReads)
+	}
+	d.stdin.Close()
+	waitExit(t, d.cmd, 20*time.Second, "its input ended")
+}
+
+// The live status says how each input fares, from its source: here a
+// reader that handed over one pass and dropped a line of noise.
+func TestStatusInputHealth(t *testing.T) {
+	skipWithoutControl(t)
+	cfg, key, dataDir := stdinConfig(t, "")
+	pass := strings.TrimSpace(runMain(t, time.Now(), "issue", "-key", key).stdout)
+	d := startDaemon(t, cfg)
+	fmt.Fprintf(d.stdin, "\x01\x02 noise\n%s\n", pass)
+	d.next()
+	resp, err := askDaemon(filepath.Join(dataDir, controlFile), controlRequest{Op: "status"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := resp.Status.Gate.InputHealth; len(h) != 1 || h[0].Name != "stdin-1" || h[0].Kind != "reader" || h[0].Reads != 1 || h[0].Dropped != 1 {
+		t.Errorf("input health %+v, want the reader with one line read and one dropped", h)
+	}
+	r := runMain(t, time.Now(), "status", "-config", cfg)
+	if !regexp.MustCompile(`(?m)^stdin-1 +reader +- +1 +1 +0 +0 +-$`).MatchString(r.stdout) {
+		t.Errorf("text status without the input's health:\n%s", r.stdout)
 	}
 	d.stdin.Close()
 	waitExit(t, d.cmd, 20*time.Second, "its input ended")

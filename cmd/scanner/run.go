@@ -252,8 +252,38 @@ func gateStatusOf(g *gate.Gate, inputs []gate.Input, since time.Time, sigs *scan
 		LogFailures: st.LogFailures.Load(), Unlogged: st.Unlogged.Load(),
 		OutputErrors: st.OutputErrors.Load(), SourceErrors: st.SourceErrors.Load(),
 		SigCacheHits: sigs.Hits(), SigCacheHeld: sigs.Len(), LogLinesDropped: log.Dropped.Load(),
-		LastReads: lastReadsOf(g),
+		LastReads: lastReadsOf(g), InputHealth: inputHealthOf(inputs),
 	}
+}
+
+// inputHealthOf asks each input's source how it fares.
+func inputHealthOf(inputs []gate.Input) []inputHealth {
+	var out []inputHealth
+	for _, in := range inputs {
+		h := inputHealth{Name: in.Name}
+		switch src := in.Source.(type) {
+		case *camera.Camera:
+			c := src.Health()
+			h.Kind, h.State, h.Mode = "camera", string(c.State), c.Mode
+			h.Reads, h.Dropped, h.Faults, h.Reopens = c.Frames, c.Bad+c.Stale, c.Unplugs+c.Restarts, c.Reopens
+			h.LastFrame, h.LastError, h.LastErrorAt = c.LastFrame, c.LastError, c.LastErrorAt
+		case *reader.Reader:
+			r := src.Stats()
+			h.Kind = "reader"
+			h.Reads, h.Faults, h.Reopens, h.LastError = r.Lines, r.Faults, r.Reopens, r.LastError
+			for _, n := range r.Dropped {
+				h.Dropped += n
+			}
+		case *folder.Folder:
+			f := src.Stats()
+			h.Kind = "folder"
+			h.Reads, h.Dropped, h.LastError = f.Images, f.Refused+f.Failed, f.LastError
+		default:
+			continue
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 func lastReadsOf(g *gate.Gate) []lastReadStatus {

@@ -34,6 +34,22 @@ type emergencyStatus struct {
 	Problem string `json:"problem,omitempty"` // the switch file could not be read or written
 }
 
+// inputHealth is what an input's source reports of itself (the camera's
+// Health, a reader's or folder's Stats), in one shape for every kind.
+type inputHealth struct {
+	Name        string    `json:"name"`
+	Kind        string    `json:"kind"`            // camera, reader or folder
+	State       string    `json:"state,omitempty"` // camera: idle, streaming, reopening or closed
+	Mode        string    `json:"mode,omitempty"`  // camera: the format and size negotiated
+	Reads       uint64    `json:"reads"`           // frames, lines or images handed to the gate
+	Dropped     uint64    `json:"dropped"`         // bad or stale frames, lines dropped, files refused or unread
+	Faults      uint64    `json:"faults"`          // camera: unplugs and stream restarts; reader: errors
+	Reopens     uint64    `json:"reopens"`         // the device opened again after a fault
+	LastFrame   time.Time `json:"last_frame,omitzero"`
+	LastError   string    `json:"last_error,omitempty"` // never a payload or image content
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+}
+
 // On reports whether emergency mode is in effect.
 func (e emergencyStatus) On() bool { return e.Switch || e.Policy }
 
@@ -54,6 +70,10 @@ type gateStatus struct {
 	SourceErrors    int64     `json:"input_faults"`
 	SigCacheHits    uint64    `json:"signature_cache_hits"` // verifications the cache saved
 	SigCacheHeld    int       `json:"signatures_cached"`    // signatures it holds
+
+	// What each input's source says of itself: an unplugged camera or a
+	// reader at the wrong baud rate shows here.
+	InputHealth []inputHealth `json:"input_health"`
 
 	// The time the gate decides at now, and whether it is trusted.
 	Time        time.Time `json:"time"`
@@ -296,6 +316,23 @@ func printStatus(w io.Writer, r *statusReport) {
 				(time.Duration(l.SecondsAgo) * time.Second).String(), verdict, l.Reason, how)
 		}
 		fmt.Fprintln(tw)
+		if len(g.InputHealth) > 0 {
+			fmt.Fprintln(tw, "input\tkind\tstate\treads\tdropped\tfaults\treopens\tlast error")
+			for _, h := range g.InputHealth {
+				state, last := strings.TrimSpace(h.State+" "+h.Mode), "-"
+				if state == "" {
+					state = "-"
+				}
+				if h.LastError != "" {
+					last = h.LastError
+					if !h.LastErrorAt.IsZero() {
+						last += " (" + h.LastErrorAt.UTC().Format(time.RFC3339) + ")"
+					}
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", h.Name, h.Kind, state, h.Reads, h.Dropped, h.Faults, h.Reopens, last)
+			}
+			fmt.Fprintln(tw)
+		}
 	}
 	fmt.Fprintln(tw, "trust\tversion\tissued\tage\tstored")
 	if len(r.Trust) == 0 {
