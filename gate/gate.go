@@ -152,7 +152,7 @@ type sighting struct {
 	at      time.Duration
 	pass    *[32]byte
 	exit    bool // at an exit input
-	denied  bool // its read was denied
+	denied  bool // its read was denied; decided at another input: it did not let its holder out at an exit
 	decided bool // its read was decided at this input (not a repeat of one decided at another)
 }
 
@@ -418,18 +418,41 @@ func (g *Gate) noteDenied(input string, text [32]byte, denied bool) {
 // straight after the first, is one read, as at one input. Decided at an
 // entry and read again at the exit beside it, it would otherwise log an
 // exit for a holder who went in: a household's exit used up, and
-// anti-passback left to deny the real exit. The caller holds decideMu.
+// anti-passback left to deny the real exit. In emergency mode a read at
+// an exit is held back only by one that let its holder out at another
+// exit: every other is let out. The sighting of key at in records whether
+// the read it repeats let its holder out, so that emergency mode coming
+// on lets out one it did not (forgetDeniedExits). The caller holds
+// decideMu.
 func (g *Gate) decidedElsewhere(in Input, key [32]byte, now time.Duration, p *scanner.Policy) bool {
 	window := scanner.DefaultDebounce
 	if p != nil {
 		window = p.DebounceWindow()
 	}
+	held, letOut := false, false
 	for k, s := range g.recent {
-		if k.key == key && k.input != in.Name && s.decided && now >= s.at && now-s.at < window {
-			return true
+		if k.key != key || k.input == in.Name || !s.decided || now < s.at || now-s.at >= window {
+			continue
 		}
+		held = true
+		// A text goes by its pass's sighting there, as in
+		// forgetDeniedExits.
+		if s.pass != nil {
+			if ps, ok := g.recent[recentKey{k.input, *s.pass}]; ok {
+				s = ps
+			}
+		}
+		letOut = letOut || s.exit && !s.denied
 	}
-	return false
+	if !held || emergencyExit(p, in) && !letOut {
+		return false
+	}
+	k := recentKey{in.Name, key}
+	if s, ok := g.recent[k]; ok {
+		s.denied = !letOut
+		g.recent[k] = s
+	}
+	return true
 }
 
 // forgetDeniedExits forgets the sightings at exits of reads that were

@@ -1526,3 +1526,49 @@ func TestTakeJumpsAtStart(t *testing.T) {
 		t.Fatalf("log floor %v after taking the jump to the build time %v", f, build)
 	}
 }
+
+// A holder denied at one exit lane who shows the pass at the next lane
+// straight after (the same read there, the first lane still seeing it) is
+// let out at that lane when emergency mode comes on, the code still in
+// view there only: the read it repeats kept its holder in. Whether the
+// second lane sees the same text, or another text of the pass.
+func TestEmergencyOnAtTheNextExitLane(t *testing.T) {
+	for _, other := range []bool{false, true} {
+		r := newRig(t, quotaOne)
+		a, b := r.issue("a"), r.issue("b") // one household
+		shown := b
+		if other {
+			shown = r.issue("b", func(p *scanner.Pass) { p.Holder = "A.B. 1-2" })
+		}
+		r.expect(r.read(exit, a), true, scanner.ReasonOK)
+		r.advance(time.Minute)
+		r.expect(r.read(exit, b), false, scanner.ReasonQuota)
+		r.advance(time.Second)
+		if o := r.read(exit2, shown); o != nil {
+			t.Fatalf("another text %v: the pass at the next lane straight after: %s", other, o.Decision.Reason)
+		}
+		r.advance(time.Second)
+		if o := r.read(exit2, shown); o != nil {
+			t.Fatalf("another text %v: still in view at the next lane: %s", other, o.Decision.Reason)
+		}
+		r.setEmergency(true)
+		r.advance(time.Second)
+		r.expect(r.read(exit2, shown), true, scanner.ReasonEmergency)
+	}
+}
+
+// In emergency mode every read at an exit is allowed: the exit's camera
+// seeing a pass that the entry's camera beside it has just decided lets
+// its holder out, rather than keeping them in as the same read. A holder
+// let out at one exit lane is still one read at the next.
+func TestEmergencyExitNotHeldByTheEntry(t *testing.T) {
+	r := newRig(t, func(p *scanner.Policy) { p.Emergency = true })
+	y := r.issue("y", func(p *scanner.Pass) { p.Status = scanner.Yellow }) // may enter, not leave
+	r.expect(r.read(entry, y), true, scanner.ReasonOK)
+	r.advance(500 * time.Millisecond)
+	r.expect(r.read(exit, y), true, scanner.ReasonEmergency)
+	r.advance(500 * time.Millisecond)
+	if o := r.read(exit2, y); o != nil {
+		t.Errorf("let out at one exit lane, then seen at the next: %s", o.Decision.Reason)
+	}
+}

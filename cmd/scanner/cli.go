@@ -292,6 +292,11 @@ func (m *Main) issue(args []string) error {
 		if err != nil {
 			return err
 		}
+		// A file already there keeps its mode through the open.
+		if err := f.Chmod(0o600); err != nil {
+			f.Close()
+			return err
+		}
 		if err := qr.WritePNG(f, img); err != nil {
 			f.Close()
 			return fmt.Errorf("write %s: %w", *pngFile, err)

@@ -89,6 +89,30 @@ func TestKeygenIssueVerify(t *testing.T) {
 	}
 }
 
+// issue -png over an image already there (an earlier pass's, written
+// world-readable before images were kept for their owner) leaves the new
+// pass for its owner only too, as keygen -f does its key.
+func TestIssuePNGOverAnOldImage(t *testing.T) {
+	dir := t.TempDir()
+	prefix := filepath.Join(dir, "issuer")
+	if r := runMain(t, t0, "keygen", "-o", prefix); r.code != 0 {
+		t.Fatalf("keygen: %d %s", r.code, r.stderr)
+	}
+	png := filepath.Join(dir, "pass.png")
+	if err := os.WriteFile(png, []byte("an earlier pass"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(png, 0o644); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	if r := runMain(t, t0, "issue", "-key", prefix+".key", "-png", png); r.code != 0 {
+		t.Fatalf("issue: %d %s", r.code, r.stderr)
+	}
+	if fi, err := os.Stat(png); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("pass image written over an old one: %v %v", fi.Mode(), err)
+	}
+}
+
 // keygen where only the .pub is left (the .key lost, or moved away):
 // refused, with no new .key written beside the old .pub, whose passes
 // that .pub would not verify.

@@ -191,6 +191,7 @@ func (m *Main) emergencyOffline(cfg *Config, on bool) error {
 		return hinted(err, "data_dir must be a folder the scanner can write")
 	}
 	args := "emergency -config FILE " + onOff(on)
+	defer holdSignals()() // until the log is closed
 	events, err := store.OpenLog(filepath.Join(dataDir, logFile), store.LogOptions{Hub: cfg.hubSeal, LockTimeout: time.Second})
 	if errors.Is(err, store.ErrLocked) {
 		return hinted(errors.New("the gate is running but does not answer on its control socket"),

@@ -156,6 +156,7 @@ func (m *Main) status(args []string) error {
 		return err
 	}
 	dataDir := cfg.dataDir()
+	defer holdSignals()() // until the files are closed
 	locked := func(err error) error {
 		if errors.Is(err, store.ErrLocked) {
 			return hinted(err, "the gate daemon holds the files but does not answer on %s; is control_socket the same in its config?", cfg.controlSocket())

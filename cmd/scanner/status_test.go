@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -71,5 +72,71 @@ func TestStatus(t *testing.T) {
 	// Nothing logged yet: no time floor, not the year 1.
 	if r := runMain(t, t0, "status", "-config", cfg); r.code != 0 || !strings.Contains(r.stdout, "none yet (nothing logged)") || strings.Contains(r.stdout, "0001-01-01") {
 		t.Errorf("text status: %d %s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// Ctrl-C at a status or emergency that opens the files itself (no daemon
+// answers) does not cut its open short: the store counts an open that
+// began and never finished as one that crashed, and moves a file aside as
+// damaged after three. Here the file is held by another process, so that
+// each command waits for it (its open begun), and is interrupted there.
+func TestInterruptedWhileOpening(t *testing.T) {
+	if os.Getenv("CHECKPOINT_QEMU") == "1" {
+		t.Skip("signals to a child under qemu-user are not what this tests")
+	}
+	for _, tt := range []struct {
+		command, file string
+	}{{"status", trustFile}, {"emergency", logFile}} {
+		cfg, _, dataDir, hub := stdinConfigHub(t, "")
+		os.MkdirAll(dataDir, 0o700)
+		path := filepath.Join(dataDir, tt.file)
+		open := func() (interface {
+			Recovery() *store.Recovery
+			Close() error
+		}, error) {
+			if tt.file == logFile {
+				return store.OpenLog(path, store.LogOptions{Hub: hub.Public()})
+			}
+			return store.OpenTrust(path, store.TrustOptions{})
+		}
+		held, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			before, err := os.ReadFile(path + ".sidecar")
+			if err != nil {
+				t.Fatal(err)
+			}
+			args := []string{tt.command, "-config", cfg}
+			if tt.command == "emergency" {
+				args = append(args, "on")
+			}
+			cmd := childMain(args...)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cmd.Process.Kill() })
+			// Its open has begun once it noted the attempt in the sidecar.
+			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				if now, _ := os.ReadFile(path + ".sidecar"); !bytes.Equal(now, before) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s %d: its open never began", tt.command, i)
+				}
+			}
+			cmd.Process.Signal(os.Interrupt)
+			cmd.Wait()
+		}
+		held.Close()
+		again, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := again.Recovery(); r != nil {
+			t.Errorf("three %s commands interrupted while opening: %s moved aside as damaged: %v", tt.command, tt.file, r.Problems)
+		}
+		again.Close()
 	}
 }

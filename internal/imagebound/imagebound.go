@@ -1,17 +1,17 @@
 package imagebound
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"image"
 	"image/color"
 )
 
-// MaxScans bounds the scans of a JPEG (counted as the bytes 0xff 0xda,
-// which in the coded data can only start one, and may stand in a
-// segment's payload too): encoders write about ten, and a file of
-// thousands, a few bytes each, would take hours.
+// MaxScans bounds the scans of a JPEG (the start-of-scan markers
+// image/jpeg comes to before the end of the image: not the bytes 0xff
+// 0xda in a segment's payload, nor in what a file holds after the image,
+// as a phone's motion photo holds its video): encoders write about ten,
+// and a file of thousands, a few bytes each, would take hours.
 const MaxScans = 100
 
 // MaxCost is Cost for a 16-bit RGBA PNG (8 bytes a pixel, and the gray
@@ -29,7 +29,9 @@ const (
 	markerSOF2 = 0xc2
 	markerTEM  = 0x01
 	markerRST0 = 0xd0
+	markerRST7 = 0xd7
 	markerSOI  = 0xd8
+	markerEOI  = 0xd9
 )
 
 // Check returns an error saying why the image data, of format ("png" or
@@ -38,8 +40,10 @@ const (
 // whose decoding would take more memory than MaxCost bytes a pixel of an
 // image of maxSide a side. It does not check the sides themselves.
 func Check(format string, c image.Config, data []byte, maxSide int) error {
-	if n := bytes.Count(data, []byte{0xff, markerSOS}); n > MaxScans && format == "jpeg" {
-		return fmt.Errorf("a JPEG of %d scans, over %d", n, MaxScans)
+	if format == "jpeg" {
+		if n := scans(data); n > MaxScans {
+			return fmt.Errorf("a JPEG of %d scans, over %d", n, MaxScans)
+		}
 	}
 	side := int64(maxSide)
 	limit := MaxCost * side * side
@@ -103,9 +107,42 @@ func progressive(b []byte) bool {
 			return true
 		case m == markerTEM || m >= markerRST0 && m <= markerSOI: // no length
 			i += 2
+		case m == 0: // extraneous data, which image/jpeg reads on after
+			i += 2
 		default:
 			i += 2 + int(binary.BigEndian.Uint16(b[i+2:]))
 		}
 	}
 	return true
+}
+
+// scans counts the scans of the JPEG b as image/jpeg reads it: the
+// start-of-scan markers up to the end of the image, passing over each
+// segment's payload, and byte by byte over the coded data and any
+// extraneous data, where a marker is 0xff and a byte other than 0x00.
+func scans(b []byte) int {
+	n := 0
+	for i := 2; i+1 < len(b); {
+		if b[i] != 0xff {
+			i++
+			continue
+		}
+		switch m := b[i+1]; {
+		case m == 0xff: // fill
+			i++
+		case m == 0 || m >= markerRST0 && m <= markerRST7: // a stuffed byte, a restart
+			i += 2
+		case m == markerEOI:
+			return n
+		default:
+			if m == markerSOS {
+				n++
+			}
+			if i+4 > len(b) {
+				return n
+			}
+			i += 2 + int(binary.BigEndian.Uint16(b[i+2:]))
+		}
+	}
+	return n
 }

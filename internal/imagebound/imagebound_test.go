@@ -1,11 +1,15 @@
 package imagebound
 
 import (
+	"bytes"
 	"encoding/binary"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"strings"
 	"testing"
+
+	"github.com/checkpointgate/checkpoint/internal/imagebound/imageboundtest"
 )
 
 // jpegHeader is the start of a JPEG up to its frame header: an APP0
@@ -71,9 +75,10 @@ func TestCheck(t *testing.T) {
 	if err := Check("jpeg", cfg(color.YCbCrModel, 77), jpegHeader(0xc2), 100); err != nil {
 		t.Errorf("progressive JPEG of 77x77: %v", err)
 	}
-	// The header holds the bytes of one start of scan already.
+	// The header's payload holds the bytes of a start of scan, which is
+	// none.
 	scans := func(n int) []byte {
-		return append(jpegHeader(0xc0), []byte(strings.Repeat("\xff\xda", n-1))...)
+		return append(jpegHeader(0xc0), []byte(strings.Repeat("\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00", n))...)
 	}
 	if err := Check("jpeg", cfg(color.GrayModel, 8), scans(MaxScans), 100); err != nil {
 		t.Errorf("%d scans: %v", MaxScans, err)
@@ -84,5 +89,78 @@ func TestCheck(t *testing.T) {
 	// In a PNG, those bytes mean nothing.
 	if err := Check("png", cfg(color.GrayModel, 8), append(pngHeader(0), scans(MaxScans+1)...), 100); err != nil {
 		t.Errorf("a PNG: %v", err)
+	}
+}
+
+// image/jpeg takes "\xff\x00" between segments for extraneous data and
+// reads on at the next byte, as it skips bytes that are not a marker: a
+// frame header after them is its frame header, and the length the bytes
+// after "\xff\x00" would give does not skip it. Here they would skip to
+// a baseline frame header in a comment's payload, which the decoder never
+// reads, before the real, progressive one.
+func TestProgressiveAfterExtraneousData(t *testing.T) {
+	const side = 64
+	plain := imageboundtest.ProgressiveJPEG(side, 3, 0)
+	var data []byte
+	data = append(data, plain[:2]...)                                         // SOI
+	data = append(data, 0xff, 0x00, 0x00, 0x08)                               // extraneous, as if a segment of 8 bytes
+	data = append(data, 0xff, 0xfe, 0x00, 0x0a, 0, 0, 0xff, 0xc0, 0, 0, 0, 0) // a comment, landed in
+	data = append(data, plain[2:]...)
+	c, err := jpeg.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
+		t.Fatalf("image/jpeg does not read it: %v", err)
+	}
+	if got := Cost("jpeg", c.ColorModel, data); got != 15 {
+		t.Errorf("Cost = %d, want 15, a progressive JPEG's", got)
+	}
+	if err := Check("jpeg", c, data, side); err == nil {
+		t.Error("a progressive JPEG at the largest size, its frame header after extraneous data: read")
+	}
+}
+
+// The bytes of a start of scan where image/jpeg reads no marker are no
+// scan: in a segment's payload, in the coded data after a stuffed 0xff,
+// and after the end of the image, where a phone's motion photo holds its
+// video (megabytes, in which they stand every 64 KiB or so). The scans
+// after a payload that holds the bytes of an end of image still count.
+func TestScansImageJPEGReads(t *testing.T) {
+	sos := "\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00"
+	many := strings.Repeat("\xff\xda", 2*MaxScans)
+	for _, tt := range []struct {
+		name string
+		data string
+		want int
+	}{
+		{"in a payload", "\xff\xd8\xff\xe1\x01\x92" + many + sos + "\xff\xd9", 1},
+		{"in coded data", "\xff\xd8" + sos + strings.Repeat("\x12\xff\x00\xda", 2*MaxScans) + "\xff\xd0" + sos + "\xff\xd9", 2},
+		{"after the image", "\xff\xd8" + sos + "\xff\xd9" + many, 1},
+		{"an end of image in a payload", "\xff\xd8\xff\xe1\x00\x04\xff\xd9" + strings.Repeat(sos, MaxScans+1), MaxScans + 1},
+		{"fill and extraneous data", "\xff\xd8\x00\x01\xff\xff" + sos + "\xff\x00" + sos, 2},
+		{"cut short", "\xff\xd8" + sos + "\xff\xda\x00", 2},
+	} {
+		if got := scans([]byte(tt.data)); got != tt.want {
+			t.Errorf("%s: %d scans, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+// A phone's motion photo, a JPEG with its video after the end of the
+// image, is read: the bytes of a start of scan in the video are no scan.
+func TestMotionPhotoRead(t *testing.T) {
+	many := strings.Repeat("\xff\xda", 2*MaxScans)
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, image.NewGray(image.Rect(0, 0, 64, 64)), nil); err != nil {
+		t.Fatal(err)
+	}
+	photo := append(buf.Bytes(), many...)
+	c, err := jpeg.DecodeConfig(bytes.NewReader(photo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Check("jpeg", c, photo, 64); err != nil {
+		t.Errorf("a JPEG with data after the image: %v", err)
 	}
 }
