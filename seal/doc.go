@@ -40,6 +40,6 @@
 //
 // [GenerateKey] makes a hub key pair. Keys have text forms for configs:
 // "cpseal-pub-" or "cpseal-priv-" followed by the 32 key bytes in unpadded
-// base64url. A [PrivateKey] prints as a redacted string, through fmt (%v,
-// %s, %#v) and log/slog alike; MarshalText writes it out.
+// base64url. A [PrivateKey] prints as a redacted string, through fmt
+// (every verb) and log/slog alike; MarshalText writes it out.
 package seal

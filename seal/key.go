@@ -121,6 +121,10 @@ func (k PrivateKey) String() string { return privatePrefix + "REDACTED" }
 // GoString is redacted too (%#v).
 func (k PrivateKey) GoString() string { return k.String() }
 
+// Format is redacted for every verb (%d, %x and the others would print
+// the key's bytes).
+func (k PrivateKey) Format(f fmt.State, verb rune) { fmt.Fprint(f, k.String()) }
+
 // LogValue is redacted too: log/slog's handlers would otherwise write the
 // key out by its MarshalText.
 func (k PrivateKey) LogValue() slog.Value { return slog.StringValue(k.String()) }

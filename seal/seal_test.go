@@ -274,19 +274,20 @@ func TestPrivateKeyRedacted(t *testing.T) {
 		string(text[len("cpseal-priv-"):]),                        // the text form
 		strings.Trim(fmt.Sprint(raw), "[]"),                       // %v of the bytes
 		strings.TrimPrefix(fmt.Sprintf("%#v", raw), "[32]uint8{"), // %#v of the bytes
+		fmt.Sprintf("%x", raw),                                    // %x of the bytes
 	}
 	var buf bytes.Buffer
 	for _, h := range []slog.Handler{slog.NewJSONHandler(&buf, nil), slog.NewTextHandler(&buf, nil)} {
 		slog.New(h).Info("hub key", "key", priv, "value", *priv)
 	}
-	fmt.Fprintf(&buf, "%v %+v %#v %v %+v %#v", priv, priv, priv, *priv, *priv, *priv)
+	fmt.Fprintf(&buf, "%v %+v %#v %v %+v %#v %d %x %s %q", priv, priv, priv, *priv, *priv, *priv, *priv, *priv, *priv, *priv)
 	out := buf.String()
 	for _, s := range secrets {
 		if strings.Contains(out, s) {
 			t.Fatalf("private key written out:\n%s", out)
 		}
 	}
-	if n := strings.Count(out, "cpseal-priv-REDACTED"); n != 10 {
-		t.Errorf("%d redacted keys, want 10:\n%s", n, out)
+	if n := strings.Count(out, "cpseal-priv-REDACTED"); n != 14 {
+		t.Errorf("%d redacted keys, want 14:\n%s", n, out)
 	}
 }
