@@ -4,4 +4,4 @@ package store
 
 // lockFolder does nothing where there is no flock: the store's files are
 // then for one process at a time.
-func lockFolder(string) (func(), error) { return func() {}, nil }
+func lockFolder(string) (func(), bool, error) { return func() {}, true, nil }

@@ -521,6 +521,35 @@ func TestSidecarWritersDoNotLoseReservations(t *testing.T) {
 	}
 }
 
+// A sidecar write does not wait for ever on a process that holds the
+// folder's lock and does not let go (stopped with Ctrl-Z during its own
+// write): the gate's appends reserve sequences through it.
+func TestSidecarWriteNotHeldByAStoppedProcess(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.sidecar")
+	unlock, held, err := lockFolder(dir)
+	if err != nil || !held {
+		t.Fatalf("lock: held %v, %v", held, err)
+	}
+	defer unlock()
+	done := make(chan error, 1)
+	go func() {
+		s := sidecar{hwm: 7}
+		done <- writeSidecar(path, &s)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the sidecar write is still waiting for the folder's lock")
+	}
+	if s, _, err := readSidecar(path); err != nil || s.hwm != 7 {
+		t.Errorf("after the write: %+v, %v", s, err)
+	}
+}
+
 var damageSeed = flag.Uint64("damageseed", 1, "seed of the random damage (0: from the clock)")
 
 func newRand(t *testing.T) *mrand.Rand {

@@ -126,7 +126,9 @@ func writeSidecar(path string, s *sidecar) error {
 	// folder's lock makes each read, merge and write one step; without
 	// it, two writers that read the same generation write the same slot,
 	// and the later one's stale copy hides the other's reservation.
-	unlock, err := lockFolder(filepath.Dir(path))
+	// A process that holds it for longer than a write takes (one stopped
+	// with Ctrl-Z) is not waited for: the write goes on unlocked.
+	unlock, _, err := lockFolder(filepath.Dir(path))
 	if err != nil {
 		return fmt.Errorf("write sidecar: %w", err)
 	}
