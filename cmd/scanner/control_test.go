@@ -377,10 +377,10 @@ func TestControlSocketPlace(t *testing.T) {
 	}
 }
 
-// Connections past the limit are told the daemon is busy, and served once
-// a slot is free; a client gets the daemon's refusal, not a broken pipe.
-func TestControlBusy(t *testing.T) {
-	skipWithoutControl(t)
+// serveStatusOnly serves a control socket that answers status alone, until
+// the test ends, and returns its path.
+func serveStatusOnly(t *testing.T) string {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "c.sock")
 	ln, err := listenControl(sock)
 	if err != nil {
@@ -393,7 +393,15 @@ func TestControlBusy(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); s.serve(ctx) }()
-	defer func() { cancel(); <-done }()
+	t.Cleanup(func() { cancel(); <-done })
+	return sock
+}
+
+// Connections past the limit are told the daemon is busy, and served once
+// a slot is free; a client gets the daemon's refusal, not a broken pipe.
+func TestControlBusy(t *testing.T) {
+	skipWithoutControl(t)
+	sock := serveStatusOnly(t)
 	var idle []net.Conn
 	for range controlConns {
 		c, err := net.Dial("unix", sock)
@@ -436,19 +444,7 @@ func TestControlBusy(t *testing.T) {
 // closed unanswered at once.
 func TestControlFloodClosedAtOnce(t *testing.T) {
 	skipWithoutControl(t)
-	sock := filepath.Join(t.TempDir(), "c.sock")
-	ln, err := listenControl(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &controlServer{
-		ln: ln, logger: slog.New(slog.DiscardHandler), allowedUID: sameUserOrRoot,
-		status: func() (*statusReport, error) { return &statusReport{Site: "main"}, nil },
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); s.serve(ctx) }()
-	defer func() { cancel(); <-done }()
+	sock := serveStatusOnly(t)
 	// Connections are accepted in turn: the first hold the slots, the
 	// next the refusals (each waits up to a second for its request), and
 	// the last finds both full.
