@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"os"
 	"os/exec"
@@ -49,7 +48,7 @@ func TestControlServiceUser(t *testing.T) {
 		cmd = exec.Command(q, append([]string{exe}, args...)...)
 	}
 	cmd.Env = append(os.Environ(), "CHECKPOINT_TEST_MAIN=1")
-	d := &daemon{cmd: cmd, t: t, stderr: new(bytes.Buffer)}
+	d := &daemon{cmd: cmd, t: t, stderr: new(syncBuffer)}
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: serviceUID, Gid: serviceUID}}
 	d.cmd.Stdout, d.cmd.Stderr = io.Discard, d.stderr
 	d.stdin, _ = d.cmd.StdinPipe()

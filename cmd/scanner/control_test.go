@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -201,14 +202,45 @@ func TestOverrideAndLiveStatus(t *testing.T) {
 type daemon struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
-	stderr *bytes.Buffer
+	stderr *syncBuffer
 	lines  *bufio.Reader
 	t      *testing.T
 }
 
+// syncBuffer is a buffer the daemon's stderr is copied into while the
+// test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// logged waits until the daemon's log holds text.
+func (d *daemon) logged(text string) {
+	d.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(d.stderr.String(), text) {
+		if time.Now().After(deadline) {
+			d.t.Fatalf("the daemon never logged %q:\n%s", text, d.stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func startDaemon(t *testing.T, cfg string) *daemon {
 	t.Helper()
-	d := &daemon{cmd: childMain("run", "-config", cfg), stderr: new(bytes.Buffer), t: t}
+	d := &daemon{cmd: childMain("run", "-config", cfg), stderr: new(syncBuffer), t: t}
 	d.stdin, _ = d.cmd.StdinPipe()
 	stdout, _ := d.cmd.StdoutPipe()
 	d.cmd.Stderr = d.stderr
@@ -695,7 +727,9 @@ func TestControlRefusesRequestsForAnotherGate(t *testing.T) {
 	a := startDaemon(t, cfgA)
 	a.ready(cfgA)
 	b := startDaemon(t, cfgB)
-	b.ready(cfgB) // answered by A, for a status with no gate named
+	// B holds its files once it says it runs without the socket (which A
+	// holds): only then are the commands below for a running gate.
+	b.logged("no control socket")
 
 	for _, args := range [][]string{
 		{"emergency", "-config", cfgB, "on"},
