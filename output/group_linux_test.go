@@ -47,7 +47,13 @@ func TestExecHookLeavesNoProcesses(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			os.Remove(pids)
-			h, err := NewExecHook([]string{"sh", "-c", tc.script}, 300*time.Millisecond, 8, nil)
+			// Long enough for sh to start its helper before the timeout,
+			// under emulation on a loaded machine too.
+			timeout := 300 * time.Millisecond
+			if os.Getenv("CHECKPOINT_QEMU") == "1" {
+				timeout = 2 * time.Second
+			}
+			h, err := NewExecHook([]string{"sh", "-c", tc.script}, timeout, 8, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,8 +79,8 @@ func TestExecHookLeavesNoProcesses(t *testing.T) {
 			if n := len(strings.Fields(string(b))); n != 3 {
 				t.Errorf("%d helpers started, want 3", n)
 			}
-			if took > 3*time.Second {
-				t.Errorf("3 calls took %v with a 300ms timeout", took)
+			if took > 10*timeout {
+				t.Errorf("3 calls took %v with a %v timeout", took, timeout)
 			}
 		})
 	}
