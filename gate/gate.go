@@ -425,10 +425,7 @@ func (g *Gate) noteDenied(input string, text [32]byte, denied bool) {
 // on lets out one it did not (forgetDeniedExits). The caller holds
 // decideMu.
 func (g *Gate) decidedElsewhere(in Input, key [32]byte, now time.Duration, p *scanner.Policy) bool {
-	window := scanner.DefaultDebounce
-	if p != nil {
-		window = p.DebounceWindow()
-	}
+	window := p.DebounceWindow()
 	held, letOut := false, false
 	for k, s := range g.recent {
 		if k.key != key || k.input == in.Name || !s.decided || now < s.at || now-s.at >= window {
@@ -695,10 +692,7 @@ func (g *Gate) act(ctx context.Context, o *Outcome) {
 // sight too (tie), so the same pass shown next in another image is still
 // the same read. The caller holds decideMu.
 func (g *Gate) repeat(in Input, key [32]byte, now time.Duration, p *scanner.Policy) bool {
-	window := scanner.DefaultDebounce
-	if p != nil {
-		window = p.DebounceWindow()
-	}
+	window := p.DebounceWindow()
 	if g.recent == nil {
 		g.recent = map[recentKey]sighting{}
 	}

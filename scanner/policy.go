@@ -228,9 +228,9 @@ func (p *Policy) skew() time.Duration {
 }
 
 // DebounceWindow returns the debounce window, applying the default and
-// the bound.
+// the bound; a nil policy has the default.
 func (p *Policy) DebounceWindow() time.Duration {
-	if p.Debounce > 0 {
+	if p != nil && p.Debounce > 0 {
 		return min(p.Debounce, MaxDebounce)
 	}
 	return DefaultDebounce
