@@ -2,14 +2,18 @@ package main
 
 import (
 	"bufio"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/checkpointgate/checkpoint/scanner"
 	"github.com/checkpointgate/checkpoint/scanner/qr"
 	"github.com/checkpointgate/checkpoint/seal"
 )
@@ -69,6 +73,78 @@ func TestExampleConfig(t *testing.T) {
 	if strings.Contains(r.stdout+r.stderr, "L.M. 3-402") {
 		t.Error("holder text printed")
 	}
+
+	// Nothing personal of any pass it read, in any form (its ID,
+	// household and holder, as text, Base64 or hex), in what it printed
+	// (stderr is its log: a journal on the card keeps it) or in any file
+	// it left in its data folder.
+	secrets := examplePassSecrets(t, filepath.Join(dir, "example"))
+	if len(secrets) < 6 {
+		t.Fatalf("control: %d personal fields read from the example passes", len(secrets))
+	}
+	where := map[string]string{"stdout": r.stdout, "stderr": r.stderr}
+	dataDir := filepath.Join(dir, "example", "data")
+	files := 0
+	err := filepath.WalkDir(dataDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		where[path] = string(b)
+		files++
+		return err
+	})
+	if err != nil || files < 2 {
+		t.Fatalf("data folder: %d files, %v", files, err)
+	}
+	for name, text := range where {
+		for _, s := range secrets {
+			if form, ok := holdsSecret(text, s); ok {
+				t.Errorf("%s holds %q (as %q)", name, s, form)
+			}
+		}
+	}
+}
+
+// examplePassSecrets returns the pass ID, household and holder of each
+// example pass signed by the example issuer (decided with its key, at the
+// time they were issued for).
+func examplePassSecrets(t *testing.T, exampleDir string) [][]byte {
+	t.Helper()
+	key, err := readPublicKey(filepath.Join(exampleDir, "issuer.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust := scanner.NewTrust(nil)
+	trust.Keys = &scanner.KeySet{Keys: []scanner.Key{{ID: scanner.KeyID(key), Public: key, Role: scanner.RolePassIssuer}}}
+	var secrets [][]byte
+	for _, c := range exampleCases {
+		text, err := qr.DecodeFile(filepath.Join(exampleDir, "passes", c.file))
+		if err != nil {
+			t.Fatalf("%s: %v", c.file, err)
+		}
+		d := scanner.Decide(text, trust, nil, nil, scanner.Gate{Site: "north-gate"}, scanner.Moment{Wall: time.Now(), Trusted: true})
+		if p := d.Pass; p != nil {
+			secrets = append(secrets, p.ID, p.Household, []byte(p.Holder))
+		}
+	}
+	return secrets
+}
+
+// holdsSecret reports whether text holds secret as it is, or Base64 or hex
+// encoded, and in which form.
+func holdsSecret(text string, secret []byte) (string, bool) {
+	for _, form := range []string{
+		string(secret),
+		base64.StdEncoding.EncodeToString(secret), base64.RawStdEncoding.EncodeToString(secret),
+		base64.URLEncoding.EncodeToString(secret), base64.RawURLEncoding.EncodeToString(secret),
+		hex.EncodeToString(secret), strings.ToUpper(hex.EncodeToString(secret)),
+	} {
+		if strings.Contains(text, form) {
+			return form, true
+		}
+	}
+	return "", false
 }
 
 func makeExample(t *testing.T) {
