@@ -10,8 +10,10 @@
 #	gofmt         gofmt -l over the tracked .go files prints nothing
 #	vet           go vet ./...
 #	staticcheck   staticcheck ./...
-#	test-race     go test -race -count=1 ./...
-#	test-native   the tests -race makes too slow to run in full (1,000 passes scan)
+#	test-race     go test -race -count=1 -p $TEST_P ./...
+#	test-native   the tests -race and -short make smaller, in full (1,000
+#	              passes scan, the camera-like frames read, every change of
+#	              one character, a hook's Act racing its Close)
 #	fuzz          every native fuzz target, one at a time, for a bounded time
 #	cross-build   CGO_ENABLED=0 builds for linux/arm64 and linux/arm GOARM=7;
 #	              the cmd/* binaries are checked to be static ARM executables
@@ -24,9 +26,13 @@
 #	FUZZTIME=D       -fuzztime for each fuzz target (e.g. 30s or 5000x); by
 #	                 default the targets share FUZZ_BUDGET, 1s to 10s each
 #	FUZZ_BUDGET=S    wall time of the fuzz step when FUZZTIME is unset, builds
-#	                 included (150); it runs over only when each target is
+#	                 included (100); it runs over only when each target is
 #	                 down to 1s
 #	QEMU_SHORT=0     run the tests under qemu without -short
+#	TEST_P=N         test binaries go test runs at once in the test-race
+#	                 step (4): they wait on fsync, timers and child
+#	                 processes more than they compute, and at go test's
+#	                 default (one per core) a 2-core machine is a third idle
 # The tests see CHECKPOINT_QEMU=1 (and CHECKPOINT_QEMU_EXEC, the qemu binary)
 # when they run under qemu-user: a test that spawns child processes, or is
 # too slow under emulation, can adapt or skip.
@@ -37,8 +43,9 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 QUICK=${QUICK:-0}
-FUZZ_BUDGET=${FUZZ_BUDGET:-150}
+FUZZ_BUDGET=${FUZZ_BUDGET:-100}
 QEMU_SHORT=${QEMU_SHORT:-1}
+TEST_P=${TEST_P:-4}
 
 # Cross builds and VCS stamping: stamping needs a commit to stamp.
 vcsflag=()
@@ -87,14 +94,42 @@ step_staticcheck() {
 }
 
 step_test_race() {
-	go test -race -count=1 ./...
+	go test -race -count=1 -p "$TEST_P" ./...
 }
 
-# The tests that the race detector makes too slow to run in full, run
-# natively: every generated pass must scan (1,000 of them).
+# The tests that the race detector (and -short, under qemu) makes run
+# smaller or skip, run natively in full: every generated pass must scan
+# (1,000 of them), the camera-like frames must read (TestCamtest skips
+# under -race, qemu and -short, so nowhere else in CI), no change of one
+# character of a pass may give an allow (every character, not every
+# seventh), and a hook's Act racing its Close (2,000 rounds, not 200).
+# Each must have passed, not skipped.
+native_tests=(
+	"./cmd/scanner TestIssuedPassesAlwaysScan"
+	"./scanner/qr TestCamtest"
+	"./scanner TestSingleCharacterChangeNeverAllows"
+	"./output TestHookActRacingClose"
+)
+
 step_test_native() {
-	go test -count=1 -run '^TestIssuedPassesAlwaysScan$' -v ./cmd/scanner | grep -E '^(---|ok|FAIL|PASS)|passes decoded'
-	return "${PIPESTATUS[0]}"
+	local t pkgs=() names=() run out rc=0
+	for t in "${native_tests[@]}"; do
+		pkgs+=("${t%% *}")
+		names+=("${t#* }")
+	done
+	run=$(IFS='|' && echo "${names[*]}")
+	out=$(go test -count=1 -run "^($run)\$" -v "${pkgs[@]}" 2>&1) || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		echo "$out"
+		return "$rc"
+	fi
+	grep -E '^(---|ok|PASS)|passes decoded|camtest_test.go' <<<"$out" || true
+	for t in "${names[@]}"; do
+		grep -q -- "^--- PASS: $t " <<<"$out" || {
+			echo "$t did not run (skipped, or renamed?)"
+			return 1
+		}
+	done
 }
 
 step_fuzz() {
@@ -234,8 +269,8 @@ STEPS=(
 	"gofmt        step_gofmt        1 gofmt -l (tracked .go files)"
 	"vet          step_vet          1 go vet ./..."
 	"staticcheck  step_staticcheck  1 staticcheck ./..."
-	"test-race    step_test_race    1 go test -race -count=1 ./..."
-	"test-native  step_test_native  1 go test the slow tests without -race (1,000 passes must scan)"
+	"test-race    step_test_race    1 go test -race -count=1 -p $TEST_P ./..."
+	"test-native  step_test_native  1 go test the slow tests without -race, in full (1,000 passes scan, camtest, ...)"
 	"fuzz         step_fuzz         0 go test -fuzz, each target in turn"
 	"cross-build  step_cross_build  1 CGO_ENABLED=0 go build for linux/arm64 and linux/arm GOARM=7"
 	"qemu-arm64   step_qemu_arm64   0 GOARCH=arm64 go test -exec qemu-aarch64-static ./..."
