@@ -4,13 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"maps"
 	"math"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/makiuchi-d/gozxing"
 	multiqr "github.com/makiuchi-d/gozxing/multi/qrcode"
 	"github.com/makiuchi-d/gozxing/qrcode"
+	"github.com/makiuchi-d/gozxing/qrcode/detector"
 )
 
 // MaxDimension is the largest width or height, in pixels, that Decode,
@@ -433,6 +436,45 @@ var largeOrder = func() []Strategy {
 	return o
 }()
 
+// maxFinderCandidates bounds the finder-pattern candidates one search
+// may confirm. gozxing picks its three patterns by trying every triple of
+// candidates, which costs the cube of their number: a frame of noise
+// confirms thousands, and the search of an 8192-pixel square of random
+// grey took minutes. Codes on camera-like frames (TestCamtest's, every
+// class) give at most a few dozen.
+const maxFinderCandidates = 200
+
+// errNoise is the panic with which a search that confirmed more than
+// maxFinderCandidates candidates is cut short (gozxing's search cannot be
+// stopped otherwise); attempt returns it as its error.
+var errNoise = fmt.Errorf("%w: too many finder-pattern candidates", ErrNotFound)
+
+// noiseCuts counts the searches cut short, for the tests.
+var noiseCuts atomic.Uint64
+
+// boundedSearch returns hints with a result-point callback that counts the
+// finder-pattern candidates gozxing's search confirms, passing each to
+// also (if not nil), and panics with errNoise past maxFinderCandidates.
+func boundedSearch(hints map[gozxing.DecodeHintType]any, also func(*detector.FinderPattern)) map[gozxing.DecodeHintType]any {
+	n := 0
+	h := make(map[gozxing.DecodeHintType]any, len(hints)+1)
+	maps.Copy(h, hints)
+	h[gozxing.DecodeHintType_NEED_RESULT_POINT_CALLBACK] = gozxing.ResultPointCallback(func(p gozxing.ResultPoint) {
+		fp, ok := p.(*detector.FinderPattern)
+		if !ok {
+			return // an alignment pattern
+		}
+		if n++; n > maxFinderCandidates {
+			noiseCuts.Add(1)
+			panic(errNoise)
+		}
+		if also != nil {
+			also(fp)
+		}
+	})
+	return h
+}
+
 // panicError is a panic inside gozxing, turned into an error.
 type panicError struct{ v any }
 
@@ -451,10 +493,15 @@ type frame struct {
 }
 
 // attempt runs one strategy, building (once per frame) the bitmap it
-// needs. A panic in gozxing becomes a panicError.
+// needs. A panic in gozxing becomes a panicError; a search cut short for
+// noise, errNoise.
 func (d *Decoder) attempt(f *frame, s Strategy) (r Result, err error) {
 	defer func() {
 		if v := recover(); v != nil {
+			if v == errNoise {
+				r, err = Result{}, errNoise
+				return
+			}
 			r, err = Result{}, panicError{v}
 		}
 	}()
@@ -512,12 +559,12 @@ func (d *Decoder) attempt(f *frame, s Strategy) (r Result, err error) {
 		}
 	} else if info.multi {
 		var all []*gozxing.Result
-		all, err = multiqr.NewQRCodeMultiReader().DecodeMultiple(bm, info.hints)
+		all, err = multiqr.NewQRCodeMultiReader().DecodeMultiple(bm, boundedSearch(info.hints, nil))
 		if err == nil && len(all) > 0 {
 			res = all[0]
 		}
 	} else {
-		res, err = d.reader.Decode(bm, info.hints)
+		res, err = d.reader.Decode(bm, boundedSearch(info.hints, nil))
 	}
 	if err != nil {
 		return Result{}, err

@@ -22,11 +22,13 @@ func regrid(m *gozxing.BitMatrix, hints map[gozxing.DecodeHintType]any) (*gozxin
 	// refuses to group because their sizes differ, as perspective makes
 	// them.
 	var cands []*detector.FinderPattern
-	info, err := detector.NewFinderPatternFinder(m, func(p gozxing.ResultPoint) {
-		if fp, ok := p.(*detector.FinderPattern); ok && len(cands) < maxCandidates {
+	hints = boundedSearch(hints, func(fp *detector.FinderPattern) {
+		if len(cands) < maxCandidates {
 			cands = append(cands, fp)
 		}
-	}).Find(hints)
+	})
+	cb := hints[gozxing.DecodeHintType_NEED_RESULT_POINT_CALLBACK].(gozxing.ResultPointCallback)
+	info, err := detector.NewFinderPatternFinder(m, cb).Find(hints)
 	if err == nil {
 		if res := regridTriple(m, info.GetTopLeft(), info.GetTopRight(), info.GetBottomLeft(), hints); res != nil {
 			return res, nil
