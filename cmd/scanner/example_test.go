@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"io/fs"
@@ -13,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/checkpointgate/checkpoint/internal/privacytest"
 	"github.com/checkpointgate/checkpoint/scanner"
 	"github.com/checkpointgate/checkpoint/scanner/qr"
 	"github.com/checkpointgate/checkpoint/seal"
@@ -99,7 +98,7 @@ func TestExampleConfig(t *testing.T) {
 	}
 	for name, text := range where {
 		for _, s := range secrets {
-			if form, ok := holdsSecret(text, s); ok {
+			if form, ok := privacytest.Holds(text, s); ok {
 				t.Errorf("%s holds %q (as %q)", name, s, form)
 			}
 		}
@@ -129,22 +128,6 @@ func examplePassSecrets(t *testing.T, exampleDir string) [][]byte {
 		}
 	}
 	return secrets
-}
-
-// holdsSecret reports whether text holds secret as it is, or Base64 or hex
-// encoded, and in which form.
-func holdsSecret(text string, secret []byte) (string, bool) {
-	for _, form := range []string{
-		string(secret),
-		base64.StdEncoding.EncodeToString(secret), base64.RawStdEncoding.EncodeToString(secret),
-		base64.URLEncoding.EncodeToString(secret), base64.RawURLEncoding.EncodeToString(secret),
-		hex.EncodeToString(secret), strings.ToUpper(hex.EncodeToString(secret)),
-	} {
-		if strings.Contains(text, form) {
-			return form, true
-		}
-	}
-	return "", false
 }
 
 func makeExample(t *testing.T) {
