@@ -7,11 +7,9 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/makiuchi-d/gozxing"
-	multiqr "github.com/makiuchi-d/gozxing/multi/qrcode"
 	"github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/makiuchi-d/gozxing/qrcode/detector"
 )
@@ -69,9 +67,10 @@ const (
 	// InvertedPure is HybridPure over the inverted frame.
 	InvertedPure
 	// Multi is the hybrid binarizer with gozxing's multiple-code finder,
-	// which tries every plausible triple of finder patterns rather than
-	// the first three it confirms: the defence against the fake finder
-	// patterns that random-looking data draws.
+	// which lists every plausible triple of finder patterns rather than
+	// the first three it confirms (the likest 16 are decoded): the
+	// defence against the fake finder patterns that random-looking data
+	// draws.
 	Multi
 	// Half is Hybrid over the frame scaled to half its width and height
 	// by averaging 2x2 blocks: a quarter of the pixels, less noise and
@@ -357,6 +356,10 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 				break
 			}
 			if spent+d.cost[s]*3/2 > d.Budget {
+				// Its cost is known only from the frames it ran on: an
+				// eighth off each time it is skipped, so that one dear
+				// frame does not keep it from running for good.
+				d.cost[s] -= d.cost[s] / 8
 				continue
 			}
 		}
@@ -449,13 +452,10 @@ const maxFinderCandidates = 200
 // stopped otherwise); attempt returns it as its error.
 var errNoise = fmt.Errorf("%w: too many finder-pattern candidates", ErrNotFound)
 
-// noiseCuts counts the searches cut short, for the tests.
-var noiseCuts atomic.Uint64
-
 // boundedSearch returns hints with a result-point callback that counts the
 // finder-pattern candidates gozxing's search confirms, passing each to
-// also (if not nil), and panics with errNoise past maxFinderCandidates.
-func boundedSearch(hints map[gozxing.DecodeHintType]any, also func(*detector.FinderPattern)) map[gozxing.DecodeHintType]any {
+// also (if not nil), and panics with errNoise past limit.
+func boundedSearch(hints map[gozxing.DecodeHintType]any, limit int, also func(*detector.FinderPattern)) map[gozxing.DecodeHintType]any {
 	n := 0
 	h := make(map[gozxing.DecodeHintType]any, len(hints)+1)
 	maps.Copy(h, hints)
@@ -464,8 +464,7 @@ func boundedSearch(hints map[gozxing.DecodeHintType]any, also func(*detector.Fin
 		if !ok {
 			return // an alignment pattern
 		}
-		if n++; n > maxFinderCandidates {
-			noiseCuts.Add(1)
+		if n++; n > limit {
 			panic(errNoise)
 		}
 		if also != nil {
@@ -558,13 +557,12 @@ func (d *Decoder) attempt(f *frame, s Strategy) (r Result, err error) {
 			res, err = regrid(m, info.hints)
 		}
 	} else if info.multi {
-		var all []*gozxing.Result
-		all, err = multiqr.NewQRCodeMultiReader().DecodeMultiple(bm, boundedSearch(info.hints, nil))
-		if err == nil && len(all) > 0 {
-			res = all[0]
+		var m *gozxing.BitMatrix
+		if m, err = bm.GetBlackMatrix(); err == nil {
+			res, err = decodeMulti(m, info.hints)
 		}
 	} else {
-		res, err = d.reader.Decode(bm, boundedSearch(info.hints, nil))
+		res, err = d.reader.Decode(bm, boundedSearch(info.hints, maxFinderCandidates, nil))
 	}
 	if err != nil {
 		return Result{}, err

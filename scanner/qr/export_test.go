@@ -8,9 +8,3 @@ var (
 
 // DefaultOrder is the order a Decoder tries strategies in.
 var DefaultOrder = defaultOrder
-
-// NoiseCuts is how many finder-pattern searches were cut short for
-// confirming more than MaxFinderCandidates candidates.
-func NoiseCuts() uint64 { return noiseCuts.Load() }
-
-const MaxFinderCandidates = maxFinderCandidates

@@ -146,43 +146,6 @@ func TestDecodeGarbage(t *testing.T) {
 
 // TestDecodeSubImage decodes a code in a sub-image: a Rect that does not
 // start at the origin and a Stride larger than its width.
-// A frame of noise confirms thousands of finder-pattern candidates, and
-// gozxing tries every triple of them, their number cubed (an 8192-pixel
-// square of it took minutes): past qr.MaxFinderCandidates the search is
-// cut short, and the frame reads as no code.
-func TestNoiseSearchIsCut(t *testing.T) {
-	// A wallpaper of finder patterns, as noise makes them by chance, with
-	// each a module size of its own: too many to try every triple of.
-	const side = 640
-	img := image.NewGray(image.Rect(0, 0, side, side))
-	for i := range img.Pix {
-		img.Pix[i] = 255
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for y := 4; y+21 < side; y += 24 {
-		for x := 4; x+21 < side; x += 24 {
-			m := 1 + rng.IntN(3) // pixels a module
-			for dy := range 7 * m {
-				for dx := range 7 * m {
-					r := max(abs(dy/m-3), abs(dx/m-3)) // ring: 3 outer, 2 white, 0-1 core
-					if r != 2 {
-						img.Pix[(y+dy)*side+x+dx] = 0
-					}
-				}
-			}
-		}
-	}
-	before := qr.NoiseCuts()
-	if _, err := qr.Decode(img); !errors.Is(err, qr.ErrNotFound) {
-		t.Fatalf("noise: %v, want ErrNotFound", err)
-	}
-	if qr.NoiseCuts() == before {
-		t.Errorf("no search of the noise was cut short at %d candidates", qr.MaxFinderCandidates)
-	}
-}
-
-func abs(v int) int { return max(v, -v) }
-
 func TestDecodeSubImage(t *testing.T) {
 	text := qr.RandomPass(rand.New(rand.NewPCG(5, 6)))
 	code := mustEncode(t, text, qr.Options{ModuleSize: 4})

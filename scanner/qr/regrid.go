@@ -22,7 +22,7 @@ func regrid(m *gozxing.BitMatrix, hints map[gozxing.DecodeHintType]any) (*gozxin
 	// refuses to group because their sizes differ, as perspective makes
 	// them.
 	var cands []*detector.FinderPattern
-	hints = boundedSearch(hints, func(fp *detector.FinderPattern) {
+	hints = boundedSearch(hints, maxFinderCandidates, func(fp *detector.FinderPattern) {
 		if len(cands) < maxCandidates {
 			cands = append(cands, fp)
 		}

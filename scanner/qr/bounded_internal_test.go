@@ -1,0 +1,135 @@
+package qr
+
+import (
+	"errors"
+	"image"
+	"testing"
+	"time"
+
+	"github.com/makiuchi-d/gozxing"
+)
+
+// finderSheet is a white w×h frame with finder patterns of m pixels a
+// module drawn every pitch pixels, left to right and top to bottom, n at
+// most: a printed sheet of them, held up to a camera.
+func finderSheet(w, h, m, pitch, n int) *image.Gray {
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	for y := 0; y+pitch <= h; y += pitch {
+		for x := 0; x+pitch <= w; x += pitch {
+			if n--; n < 0 {
+				return img
+			}
+			x0, y0 := x+(pitch-7*m)/2, y+(pitch-7*m)/2
+			for dy := range 7 * m {
+				for dx := range 7 * m {
+					// Rings from the centre: 0-1 the core, 2 white, 3 the border.
+					if max(abs(dy/m-3), abs(dx/m-3)) != 2 {
+						img.Pix[(y0+dy)*w+x0+dx] = 0
+					}
+				}
+			}
+		}
+	}
+	return img
+}
+
+// blackMatrix binarizes img with gozxing's hybrid binarizer.
+func blackMatrix(t *testing.T, img *image.Gray) *gozxing.BitMatrix {
+	t.Helper()
+	src, err := newGraySource(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bm, err := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := bm.GetBlackMatrix()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// A sheet of hundreds of finder patterns (noise makes them by chance), and
+// gozxing tries every triple of them, their number cubed (24 s for this
+// one; an 8192-pixel square of random grey took minutes): past
+// maxFinderCandidates the search is cut short, and the frame reads as no
+// code.
+func TestNoiseSearchIsCut(t *testing.T) {
+	sheet := finderSheet(640, 640, 2, 24, 1000)
+	src, err := newGraySource(sheet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDecoder()
+	if r, err := d.Decode(sheet); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the sheet read as %q, %v; want ErrNotFound", r.Text, err)
+	}
+	f := &frame{src: src}
+	for _, s := range []Strategy{Hybrid, HybridHarder, Regrid, Multi} {
+		if _, err := d.attempt(f, s); err != errNoise {
+			t.Errorf("%v on the sheet: %v, want the search cut short (%v)", s, err, errNoise)
+		}
+	}
+}
+
+// On a sheet of like finder patterns, gozxing's multiple-code finder lists
+// hundreds of triples that could be codes, and its reader sampled and
+// decoded every one (1.6 s a frame at 1280×720, under a 20 ms budget): the
+// Multi strategies take the maxMultiTriples likest, likest first. A sheet
+// of more than maxMultiCandidates patterns is cut short in the search.
+func TestMultiTriesItsLikestTriples(t *testing.T) {
+	sheet := finderSheet(640, 480, 6, 66, maxMultiCandidates)
+	best, listed, err := multiTriples(blackMatrix(t, sheet), hintsNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d triples listed", listed)
+	if listed <= maxMultiTriples {
+		t.Fatalf("control: the sheet gave %d triples, no more than the %d tried", listed, maxMultiTriples)
+	}
+	if len(best) != maxMultiTriples {
+		t.Errorf("%d triples to try, want %d", len(best), maxMultiTriples)
+	}
+	for i := 1; i < len(best); i++ {
+		a, b := best[i-1], best[i]
+		if rightness(a.GetTopLeft(), a.GetTopRight(), a.GetBottomLeft()) > rightness(b.GetTopLeft(), b.GetTopRight(), b.GetBottomLeft()) {
+			t.Fatalf("triple %d is less like a code's corners than triple %d", i-1, i)
+		}
+	}
+	if r, err := NewDecoder().Decode(sheet); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the sheet read as %q, %v", r.Text, err)
+	}
+
+	// One pattern more and the search is cut short.
+	func() {
+		defer func() {
+			if v := recover(); v != errNoise {
+				t.Errorf("a sheet of %d patterns: recovered %v, want errNoise", maxMultiCandidates+1, v)
+			}
+		}()
+		multiTriples(blackMatrix(t, finderSheet(640, 480, 6, 54, maxMultiCandidates+1)), hintsNone)
+	}()
+}
+
+// A strategy skipped because its cost on earlier frames would overrun the
+// budget is not skipped for good: its cost decays each time, until it runs
+// and its cost is measured again. One dear frame (a sheet of finder
+// patterns) must not turn a strategy off.
+func TestSkippedStrategyRunsAgain(t *testing.T) {
+	blank := image.NewGray(image.Rect(0, 0, 64, 64))
+	d := NewDecoder()
+	d.Budget = time.Second
+	d.Decode(blank) // learns the costs for this frame size
+	d.cost[Multi] = time.Hour
+	for range 200 {
+		d.Decode(blank)
+	}
+	if d.cost[Multi] >= d.Budget {
+		t.Errorf("after 200 frames the Multi strategy still costs %v: it never ran again", d.cost[Multi])
+	}
+}
