@@ -97,7 +97,7 @@ func TestMultiTriesItsLikestTriples(t *testing.T) {
 	}
 	for i := 1; i < len(best); i++ {
 		a, b := best[i-1], best[i]
-		if rightness(a.GetTopLeft(), a.GetTopRight(), a.GetBottomLeft()) > rightness(b.GetTopLeft(), b.GetTopRight(), b.GetBottomLeft()) {
+		if rightness(sides(a.GetTopLeft(), a.GetTopRight(), a.GetBottomLeft())) > rightness(sides(b.GetTopLeft(), b.GetTopRight(), b.GetBottomLeft())) {
 			t.Fatalf("triple %d is less like a code's corners than triple %d", i-1, i)
 		}
 	}

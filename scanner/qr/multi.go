@@ -65,21 +65,28 @@ func multiTriples(m *gozxing.BitMatrix, hints map[gozxing.DecodeHintType]any) ([
 	}
 	dist := make(map[*detector.FinderPatternInfo]float64, len(infos))
 	for _, in := range infos {
-		dist[in] = rightness(in.GetTopLeft(), in.GetTopRight(), in.GetBottomLeft())
+		dist[in] = rightness(sides(in.GetTopLeft(), in.GetTopRight(), in.GetBottomLeft()))
 	}
 	slices.SortStableFunc(infos, func(a, b *detector.FinderPatternInfo) int { return cmp.Compare(dist[a], dist[b]) })
 	return infos[:min(len(infos), maxMultiTriples)], len(infos), nil
 }
 
-// rightness is how far a, b and c are from the corners of an isosceles
-// right triangle, 0 for one (as triples and gozxing's search measure it).
-func rightness(a, b, c gozxing.ResultPoint) float64 {
+// sides returns the squared distances between a, b and c, shortest first.
+func sides(a, b, c gozxing.ResultPoint) [3]float64 {
 	sq := func(p, q gozxing.ResultPoint) float64 {
 		dx, dy := p.GetX()-q.GetX(), p.GetY()-q.GetY()
 		return dx*dx + dy*dy
 	}
-	e := []float64{sq(a, b), sq(b, c), sq(a, c)}
-	slices.Sort(e)
+	e := [3]float64{sq(a, b), sq(b, c), sq(a, c)}
+	slices.Sort(e[:])
+	return e
+}
+
+// rightness is how far a triangle whose squared sides are e (shortest
+// first) is from an isosceles right one: 0 for one, as gozxing's search
+// measures it, but relative to the longest side so that it does not grow
+// with the triangle.
+func rightness(e [3]float64) float64 {
 	if e[2] == 0 {
 		return math.Inf(1)
 	}

@@ -61,10 +61,6 @@ func triples(c []*detector.FinderPattern, n int) [][3]*detector.FinderPattern {
 		d float64
 	}
 	var all []scored
-	sq := func(a, b *detector.FinderPattern) float64 {
-		dx, dy := a.GetX()-b.GetX(), a.GetY()-b.GetY()
-		return dx*dx + dy*dy
-	}
 	for i := range c {
 		for j := i + 1; j < len(c); j++ {
 			for k := j + 1; k < len(c); k++ {
@@ -73,15 +69,13 @@ func triples(c []*detector.FinderPattern, n int) [][3]*detector.FinderPattern {
 				if hi > 2.5*lo {
 					continue
 				}
-				e := []float64{sq(c[i], c[j]), sq(c[j], c[k]), sq(c[i], c[k])}
-				slices.Sort(e)
-				a, b, h := e[0], e[1], e[2]
+				e := sides(c[i], c[j], c[k])
 				// The two legs at least 7 modules (a finder's width)
 				// apart, or it is one pattern seen twice.
-				if a < 49*hi*hi {
+				if e[0] < 49*hi*hi {
 					continue
 				}
-				d := (math.Abs(h-2*b) + math.Abs(h-2*a)) / h
+				d := rightness(e)
 				if d > 0.8 {
 					continue
 				}
