@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/common"
 	"github.com/makiuchi-d/gozxing/qrcode/decoder"
 	"github.com/makiuchi-d/gozxing/qrcode/detector"
 )
@@ -102,7 +103,13 @@ func regridTriple(m *gozxing.BitMatrix, tl, tr, bl *detector.FinderPattern, hint
 	if ms < 1 {
 		return nil
 	}
-	est := (gozxing.ResultPoint_Distance(tl, tr)+gozxing.ResultPoint_Distance(tl, bl))/(2*ms) + 7
+	// Each leg in the module size at its ends: under perspective the
+	// modules at one end can be twice those at the other, and the
+	// median alone put a code four versions off.
+	leg := func(a, b *detector.FinderPattern) float64 {
+		return gozxing.ResultPoint_Distance(a, b) / ((a.GetEstimatedModuleSize() + b.GetEstimatedModuleSize()) / 2)
+	}
+	est := (leg(tl, tr)+leg(tl, bl))/2 + 7
 	// Versions whose dimension is within three versions of the estimate,
 	// nearest first.
 	v0 := int(math.Round((est - 17) / 4))
@@ -140,7 +147,29 @@ func regridTriple(m *gozxing.BitMatrix, tl, tr, bl *detector.FinderPattern, hint
 				}
 			}
 		}
-		for _, a := range []*detector.AlignmentPattern{ap, nil} {
+		// The alignment pattern found, then (only if that grid fails)
+		// the one found by steps, then none.
+		for try := range 3 {
+			a := ap
+			switch try {
+			case 1:
+				cs := version.GetAlignmentPatternCenters()
+				if len(cs) < 3 {
+					continue
+				}
+				// Strong perspective puts the bottom-right alignment
+				// pattern too far from where the three finder patterns
+				// put it, and another blob is found there.
+				a = stepAlignment(m, tl, tr, bl, cs, dim)
+				if a == nil || ap != nil && math.Hypot(a.GetX()-ap.GetX(), a.GetY()-ap.GetY()) < 1 {
+					continue
+				}
+			case 2:
+				a = nil
+			}
+			if try == 0 && ap == nil {
+				continue
+			}
 			if a == nil && ap != nil && dv != 0 {
 				// Without the alignment pattern found, only at the
 				// estimate.
@@ -184,4 +213,126 @@ func findAlignment(m *gozxing.BitMatrix, ms, x, y, allowance float64) *detector.
 		return nil
 	}
 	return p
+}
+
+// stepAlignment finds the bottom-right alignment pattern of a code of
+// dimension dim, whose alignment patterns are centred on the rows and
+// columns cs, by steps: first the two on the timing patterns nearest
+// the middle (on the lines between finder patterns, which the finder
+// patterns place well), then the one at the middle, each from the
+// homography the points found so far fit best, and last the
+// bottom-right one. Strong perspective puts it too far from where the
+// three finder patterns alone put it, and another blob is found there.
+func stepAlignment(m *gozxing.BitMatrix, tl, tr, bl *detector.FinderPattern, cs []int, dim int) *detector.AlignmentPattern {
+	d := float64(dim)
+	src := []float64{3.5, 3.5, d - 3.5, 3.5, 3.5, d - 3.5}
+	dst := []float64{tl.GetX(), tl.GetY(), tr.GetX(), tr.GetY(), bl.GetX(), bl.GetY()}
+	t := detector.Detector_createTransform(tl, tr, bl, nil, dim)
+	c0, c := float64(cs[0])+0.5, float64(cs[len(cs)/2])+0.5
+	for _, p := range [][2]float64{{c, c0}, {c0, c}, {c, c}, {d - 6.5, d - 6.5}} {
+		if len(src) > 6 {
+			if t = fitHomography(src, dst, dim); t == nil {
+				return nil
+			}
+		}
+		x, y, ms := moduleAt(t, p[0], p[1])
+		var a *detector.AlignmentPattern
+		for _, f := range []float64{3, 6} {
+			if a = findAlignment(m, ms, x, y, f); a != nil {
+				break
+			}
+		}
+		if p[0] == d-6.5 {
+			return a
+		}
+		if a != nil {
+			src = append(src, p[0], p[1])
+			dst = append(dst, a.GetX(), a.GetY())
+		} else if p[0] == c && p[1] == c || p[0] == c0 && len(src) == 6 {
+			// Neither pattern on the timing patterns, or not the one
+			// in the middle: not a code of this version.
+			return nil
+		}
+	}
+	return nil
+}
+
+// fitHomography returns the homography from module positions src to
+// image positions dst (x, y pairs, at least four points) that fits them
+// best in the least-squares sense, as a transform for gozxing's sampler;
+// nil if the points do not determine one.
+func fitHomography(src, dst []float64, dim int) *common.PerspectiveTransform {
+	// Image positions relative to the first point and scaled to about
+	// the module positions' size, for a well-conditioned system.
+	ox, oy := dst[0], dst[1]
+	sc := math.Hypot(dst[2]-ox, dst[3]-oy) / math.Abs(src[2]-src[0])
+	if sc == 0 || math.IsNaN(sc) {
+		return nil
+	}
+	// Unknowns h0..h7 of x = (h0 u + h1 v + h2) / (h6 u + h7 v + 1),
+	// y = (h3 u + h4 v + h5) / (h6 u + h7 v + 1); normal equations.
+	var a [8][9]float64
+	for i := 0; i+1 < len(src); i += 2 {
+		u, v := src[i], src[i+1]
+		x, y := (dst[i]-ox)/sc, (dst[i+1]-oy)/sc
+		for _, r := range [2][9]float64{
+			{u, v, 1, 0, 0, 0, -u * x, -v * x, x},
+			{0, 0, 0, u, v, 1, -u * y, -v * y, y},
+		} {
+			for j := range 8 {
+				for k := range 9 {
+					a[j][k] += r[j] * r[k]
+				}
+			}
+		}
+	}
+	var h [8]float64
+	for col := range 8 {
+		p := col
+		for r := col + 1; r < 8; r++ {
+			if math.Abs(a[r][col]) > math.Abs(a[p][col]) {
+				p = r
+			}
+		}
+		if math.Abs(a[p][col]) < 1e-12 {
+			return nil
+		}
+		a[col], a[p] = a[p], a[col]
+		for r := range 8 {
+			if r != col {
+				f := a[r][col] / a[col][col]
+				for k := col; k < 9; k++ {
+					a[r][k] -= f * a[col][k]
+				}
+			}
+		}
+	}
+	for i := range 8 {
+		h[i] = a[i][8] / a[i][i]
+	}
+	// gozxing builds its transforms from four point pairs: give it the
+	// images of four module positions under h.
+	d := float64(dim)
+	q := []float64{3.5, 3.5, d - 3.5, 3.5, d - 3.5, d - 3.5, 3.5, d - 3.5}
+	var p [8]float64
+	for i := 0; i < 8; i += 2 {
+		u, v := q[i], q[i+1]
+		w := h[6]*u + h[7]*v + 1
+		if w <= 0 {
+			return nil
+		}
+		p[i] = ox + sc*(h[0]*u+h[1]*v+h[2])/w
+		p[i+1] = oy + sc*(h[3]*u+h[4]*v+h[5])/w
+	}
+	return common.PerspectiveTransform_QuadrilateralToQuadrilateral(
+		q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7],
+		p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7])
+}
+
+// moduleAt returns where t puts module position (u, v), and the size of
+// a module there.
+func moduleAt(t *common.PerspectiveTransform, u, v float64) (x, y, size float64) {
+	p := []float64{u, v, u + 1, v, u, v + 1}
+	t.TransformPoints(p)
+	return p[0], p[1], (math.Hypot(p[2]-p[0], p[3]-p[1]) + math.Hypot(p[4]-p[0], p[5]-p[1])) / 2
 }
