@@ -99,14 +99,16 @@ step_test_race() {
 
 # The tests that the race detector (and -short, under qemu) makes run
 # smaller or skip, run natively in full: every generated pass must scan
-# (1,000 of them), the camera-like frames must read (TestCamtest skips
-# under -race, qemu and -short, so nowhere else in CI), no change of one
+# (1,000 of them), the camera-like frames must read (TestCamtest and
+# TestRegridDefocusedAlignment skip under -race, qemu and -short, so
+# nowhere else in CI), no change of one
 # character of a pass may give an allow (every character, not every
 # seventh), and a hook's Act racing its Close (2,000 rounds, not 200).
 # Each must have passed, not skipped.
 native_tests=(
 	"./cmd/scanner TestIssuedPassesAlwaysScan"
 	"./scanner/qr TestCamtest"
+	"./scanner/qr TestRegridDefocusedAlignment"
 	"./scanner TestSingleCharacterChangeNeverAllows"
 	"./output TestHookActRacingClose"
 )

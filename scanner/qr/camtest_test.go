@@ -16,9 +16,9 @@ var camtestMin = map[string]int{
 	"rotation":    9, // reads 10
 	"perspective": 6, // reads 7
 	"scale":       7, // reads 8
-	"defocus":     4, // reads 5
+	"defocus":     5, // reads 6
 	"motion":      7, // reads 8
-	"noise":       7, // reads 8
+	"noise":       8, // reads 9
 	"lowlight":    5, // reads 6
 	"uneven":      8, // reads 9
 	"glare":       9, // reads 10

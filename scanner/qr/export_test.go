@@ -8,3 +8,7 @@ var (
 
 // DefaultOrder is the order a Decoder tries strategies in.
 var DefaultOrder = defaultOrder
+
+// NewDecoderWith returns a Decoder that tries only the strategies s, in
+// order.
+func NewDecoderWith(s ...Strategy) *Decoder { return &Decoder{strategies: s} }

@@ -148,11 +148,25 @@ func regridTriple(m *gozxing.BitMatrix, tl, tr, bl *detector.FinderPattern, hint
 			}
 		}
 		// The alignment pattern found, then (only if that grid fails)
-		// the one found by steps, then none.
-		for try := range 3 {
+		// the one matched module by module, the one found by steps, then
+		// none.
+		var matched *detector.AlignmentPattern
+		for try := range 4 {
 			a := ap
 			switch try {
 			case 1:
+				if len(version.GetAlignmentPatternCenters()) == 0 {
+					continue
+				}
+				// Defocus thins the dark centre and ring of the pattern
+				// until gozxing's run-length search finds none, or finds
+				// a blob of the data instead.
+				matched = matchAlignment(m, tl, tr, bl, dim)
+				a = matched
+				if a == nil || ap != nil && math.Hypot(a.GetX()-ap.GetX(), a.GetY()-ap.GetY()) < 1 {
+					continue
+				}
+			case 2:
 				cs := version.GetAlignmentPatternCenters()
 				if len(cs) < 3 {
 					continue
@@ -161,21 +175,22 @@ func regridTriple(m *gozxing.BitMatrix, tl, tr, bl *detector.FinderPattern, hint
 				// pattern too far from where the three finder patterns
 				// put it, and another blob is found there.
 				a = stepAlignment(m, tl, tr, bl, cs, dim)
-				if a == nil || ap != nil && math.Hypot(a.GetX()-ap.GetX(), a.GetY()-ap.GetY()) < 1 {
+				if a == nil || ap != nil && math.Hypot(a.GetX()-ap.GetX(), a.GetY()-ap.GetY()) < 1 ||
+					matched != nil && math.Hypot(a.GetX()-matched.GetX(), a.GetY()-matched.GetY()) < 1 {
 					continue
 				}
-			case 2:
+			case 3:
 				a = nil
 			}
 			if try == 0 && ap == nil {
 				continue
 			}
-			if a == nil && ap != nil && dv != 0 {
+			if a == nil && (ap != nil || matched != nil) && dv != 0 {
 				// Without the alignment pattern found, only at the
 				// estimate.
 				continue
 			}
-			if a == nil && ap == nil && dv != 0 && len(version.GetAlignmentPatternCenters()) > 0 {
+			if a == nil && ap == nil && matched == nil && dv != 0 && len(version.GetAlignmentPatternCenters()) > 0 {
 				// No alignment pattern where this version puts it: not
 				// this version.
 				continue
@@ -213,6 +228,61 @@ func findAlignment(m *gozxing.BitMatrix, ms, x, y, allowance float64) *detector.
 		return nil
 	}
 	return p
+}
+
+// matchAlignment looks for the bottom-right alignment pattern of a code
+// of dimension dim whose finder patterns are tl, tr and bl by matching
+// its 5×5 modules (dark centre, light ring, dark ring) module by module
+// in m, at every position within 3 modules of where the parallelogram
+// of the finder patterns puts it, in steps of a quarter module. It
+// returns the middle of the positions where the most modules match, if
+// at least 23 of the 25 do; nil otherwise. gozxing's alignment search
+// wants each run of the pattern about a module long, and defocus makes
+// the dark centre and ring thinner than that.
+func matchAlignment(m *gozxing.BitMatrix, tl, tr, bl *detector.FinderPattern, dim int) *detector.AlignmentPattern {
+	span := float64(dim - 7)
+	// One module along each side, from the finder patterns' spacing.
+	ux, uy := (tr.GetX()-tl.GetX())/span, (tr.GetY()-tl.GetY())/span
+	vx, vy := (bl.GetX()-tl.GetX())/span, (bl.GetY()-tl.GetY())/span
+	c := float64(dim) - 10 // the centre's distance, in modules, from tl's
+	ex, ey := tl.GetX()+c*(ux+vx), tl.GetY()+c*(uy+vy)
+	w, h := m.GetWidth(), m.GetHeight()
+	const steps = 12 // quarter modules either side
+	best, n := -1, 0
+	var sx, sy float64
+	for j := -steps; j <= steps; j++ {
+		for i := -steps; i <= steps; i++ {
+			du, dv := float64(i)/4, float64(j)/4
+			cx, cy := ex+du*ux+dv*vx, ey+du*uy+dv*vy
+			score := 0
+			for b := -2; b <= 2; b++ {
+				for a := -2; a <= 2; a++ {
+					x := int(cx + float64(a)*ux + float64(b)*vx)
+					y := int(cy + float64(a)*uy + float64(b)*vy)
+					if x < 0 || y < 0 || x >= w || y >= h {
+						continue
+					}
+					dark := max(abs(a), abs(b)) != 1
+					if m.Get(x, y) == dark {
+						score++
+					}
+				}
+			}
+			switch {
+			case score > best:
+				best, n, sx, sy = score, 1, cx, cy
+			case score == best:
+				n++
+				sx += cx
+				sy += cy
+			}
+		}
+	}
+	if best < 23 {
+		return nil
+	}
+	ms := (math.Hypot(ux, uy) + math.Hypot(vx, vy)) / 2
+	return detector.NewAlignmentPattern(sx/float64(n), sy/float64(n), ms)
 }
 
 // stepAlignment finds the bottom-right alignment pattern of a code of
