@@ -17,6 +17,7 @@ import (
 
 	"github.com/checkpointgate/checkpoint/gate"
 	"github.com/checkpointgate/checkpoint/internal/privacytest"
+	"github.com/checkpointgate/checkpoint/internal/syncbuf"
 	"github.com/checkpointgate/checkpoint/scanner"
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
@@ -377,22 +378,13 @@ func TestJSONLinesTwoLanes(t *testing.T) {
 }
 
 type slowWriter struct {
-	mu    sync.Mutex
-	b     strings.Builder
+	syncbuf.Buffer
 	delay time.Duration
 }
 
 func (w *slowWriter) Write(p []byte) (int, error) {
 	time.Sleep(w.delay)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *slowWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
+	return w.Buffer.Write(p)
 }
 
 // Close ends within the drain even when the calls would take hours: the

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/checkpointgate/checkpoint/internal/syncbuf"
 )
 
 // serviceUID is the user the daemon runs as in TestControlServiceUser.
@@ -48,7 +50,7 @@ func TestControlServiceUser(t *testing.T) {
 		cmd = exec.Command(q, append([]string{exe}, args...)...)
 	}
 	cmd.Env = append(os.Environ(), "CHECKPOINT_TEST_MAIN=1")
-	d := &daemon{cmd: cmd, t: t, stderr: new(syncBuffer)}
+	d := &daemon{cmd: cmd, t: t, stderr: new(syncbuf.Buffer)}
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: serviceUID, Gid: serviceUID}}
 	d.cmd.Stdout, d.cmd.Stderr = io.Discard, d.stderr
 	d.stdin, _ = d.cmd.StdinPipe()

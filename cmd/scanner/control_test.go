@@ -14,11 +14,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/checkpointgate/checkpoint/internal/syncbuf"
 	"github.com/checkpointgate/checkpoint/scanner"
 	"github.com/checkpointgate/checkpoint/seal"
 	"github.com/checkpointgate/checkpoint/store"
@@ -202,28 +202,9 @@ func TestOverrideAndLiveStatus(t *testing.T) {
 type daemon struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 	lines  *bufio.Reader
 	t      *testing.T
-}
-
-// syncBuffer is a buffer the daemon's stderr is copied into while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // logged waits until the daemon's log holds text.
@@ -240,7 +221,7 @@ func (d *daemon) logged(text string) {
 
 func startDaemon(t *testing.T, cfg string) *daemon {
 	t.Helper()
-	d := &daemon{cmd: childMain("run", "-config", cfg), stderr: new(syncBuffer), t: t}
+	d := &daemon{cmd: childMain("run", "-config", cfg), stderr: new(syncbuf.Buffer), t: t}
 	d.stdin, _ = d.cmd.StdinPipe()
 	stdout, _ := d.cmd.StdoutPipe()
 	d.cmd.Stderr = d.stderr

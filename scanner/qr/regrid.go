@@ -163,7 +163,7 @@ func regridTriple(m *gozxing.BitMatrix, tl, tr, bl *detector.FinderPattern, hint
 				// a blob of the data instead.
 				matched = matchAlignment(m, tl, tr, bl, dim)
 				a = matched
-				if a == nil || ap != nil && math.Hypot(a.GetX()-ap.GetX(), a.GetY()-ap.GetY()) < 1 {
+				if a == nil || same(a, ap) {
 					continue
 				}
 			case 2:
@@ -175,8 +175,7 @@ func regridTriple(m *gozxing.BitMatrix, tl, tr, bl *detector.FinderPattern, hint
 				// pattern too far from where the three finder patterns
 				// put it, and another blob is found there.
 				a = stepAlignment(m, tl, tr, bl, cs, dim)
-				if a == nil || ap != nil && math.Hypot(a.GetX()-ap.GetX(), a.GetY()-ap.GetY()) < 1 ||
-					matched != nil && math.Hypot(a.GetX()-matched.GetX(), a.GetY()-matched.GetY()) < 1 {
+				if a == nil || same(a, ap) || same(a, matched) {
 					continue
 				}
 			case 3:
@@ -228,6 +227,12 @@ func findAlignment(m *gozxing.BitMatrix, ms, x, y, allowance float64) *detector.
 		return nil
 	}
 	return p
+}
+
+// same reports whether alignment patterns a and b (either may be nil)
+// are one, within a pixel: a grid already sampled with one.
+func same(a, b *detector.AlignmentPattern) bool {
+	return a != nil && b != nil && math.Hypot(a.GetX()-b.GetX(), a.GetY()-b.GetY()) < 1
 }
 
 // matchAlignment looks for the bottom-right alignment pattern of a code
