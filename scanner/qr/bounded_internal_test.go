@@ -3,6 +3,7 @@ package qr
 import (
 	"errors"
 	"image"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -131,5 +132,51 @@ func TestSkippedStrategyRunsAgain(t *testing.T) {
 	}
 	if d.cost[Multi] >= d.Budget {
 		t.Errorf("after 200 frames the Multi strategy still costs %v: it never ran again", d.cost[Multi])
+	}
+}
+
+// BenchmarkHostileFrames times one Decode of frames anyone could hold up
+// to a camera or drop in the folder input, which gozxing's searches make
+// dear (docs/qr.md, "Time"): a sheet of small finder patterns and a
+// sheet of like ones, each with no budget and as the daemon decodes camera
+// frames (Budget 20 ms, after ten frames of noise), and an 8192-pixel
+// square of random grey (one op takes seconds: -benchtime 1x). Setting
+// maxFinderCandidates, maxMultiCandidates and maxMultiTriples to 1<<30
+// shows what the bounds save.
+func BenchmarkHostileFrames(b *testing.B) {
+	grey := func(w, h int, lo, span int) *image.Gray {
+		r := rand.New(rand.NewPCG(23, 24))
+		img := image.NewGray(image.Rect(0, 0, w, h))
+		for i := range img.Pix {
+			img.Pix[i] = uint8(lo + r.IntN(span))
+		}
+		return img
+	}
+	for _, c := range []struct {
+		name   string
+		frame  *image.Gray
+		budget time.Duration
+	}{
+		{"small-finders-640x640", finderSheet(640, 640, 2, 24, 1000), 0},
+		{"small-finders-640x640/budget", finderSheet(640, 640, 2, 24, 1000), 20 * time.Millisecond},
+		{"like-finders-1280x720", finderSheet(1280, 720, 6, 54, 200), 0},
+		{"like-finders-1280x720/budget", finderSheet(1280, 720, 6, 54, 200), 20 * time.Millisecond},
+		{"grey-8192", grey(8192, 8192, 0, 256), 0},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			d := NewDecoder()
+			d.Budget = c.budget
+			if c.budget > 0 {
+				noise := grey(c.frame.Rect.Dx(), c.frame.Rect.Dy(), 100, 40)
+				for range 10 {
+					d.Decode(noise)
+				}
+			}
+			for b.Loop() {
+				if _, err := d.Decode(c.frame); !errors.Is(err, ErrNotFound) {
+					b.Fatalf("%v, want ErrNotFound", err)
+				}
+			}
+		})
 	}
 }
