@@ -50,6 +50,15 @@ type Decoder interface {
 	Decode(img *image.Gray) (string, error)
 }
 
+// ContextDecoder is a Decoder that can give up on a frame once ctx is
+// done, returning ctx's error. Run decodes through it when an input's
+// decoder has it, so that a stop does not wait for a dear frame: a frame
+// is not yet a read, and one given up is dropped.
+type ContextDecoder interface {
+	Decoder
+	DecodeContext(ctx context.Context, img *image.Gray) (string, error)
+}
+
 // Outcome is one decision as the outputs see it: after its event committed.
 type Outcome struct {
 	Seq       uint64 // the event's sequence; 0 when it was not logged
@@ -238,6 +247,18 @@ func (g *Gate) runInput(ctx context.Context, in Input) error {
 		r, err := in.Source.Next(ctx)
 		switch {
 		case err == nil:
+			// A frame is decoded under ctx: at a stop its decoding may be
+			// given up, and the frame is dropped (it is not a read yet).
+			if r.Frame != nil {
+				text, ok := g.decode(ctx, in, r.Frame)
+				if !ok {
+					if ctx.Err() != nil {
+						return nil
+					}
+					continue
+				}
+				r.Text, r.Frame = text, nil
+			}
 			// The read in hand is finished even if ctx ends meanwhile,
 			// or had ended as the source handed it over. A source that
 			// reads on after ctx ended is not asked again.
@@ -267,22 +288,43 @@ func (g *Gate) runInput(ctx context.Context, in Input) error {
 func (g *Gate) Handle(ctx context.Context, in Input, r scanner.Read) *Outcome {
 	text := r.Text
 	if r.Frame != nil {
-		g.Stats.Frames.Add(1)
-		dec := in.Decoder
-		if dec == nil {
-			dec = g.Decoder
-		}
-		if dec == nil {
-			return nil
-		}
-		t, err := dec.Decode(r.Frame)
-		if err != nil || t == "" {
-			g.Stats.NoCode.Add(1)
+		t, ok := g.decode(ctx, in, r.Frame)
+		if !ok {
 			return nil
 		}
 		text = t
 	}
 	return g.decideText(ctx, in, text, r.Name)
+}
+
+// decode returns the text of the code in frame, through the input's
+// decoder or the gate's (under ctx when it is a ContextDecoder), and
+// false when there is none, no decoder, or ctx ended first.
+func (g *Gate) decode(ctx context.Context, in Input, frame *image.Gray) (string, bool) {
+	g.Stats.Frames.Add(1)
+	dec := in.Decoder
+	if dec == nil {
+		dec = g.Decoder
+	}
+	if dec == nil {
+		return "", false
+	}
+	var (
+		t   string
+		err error
+	)
+	if cd, ok := dec.(ContextDecoder); ok {
+		t, err = cd.DecodeContext(ctx, frame)
+	} else {
+		t, err = dec.Decode(frame)
+	}
+	if err != nil || t == "" {
+		if ctx.Err() == nil || !errors.Is(err, ctx.Err()) {
+			g.Stats.NoCode.Add(1)
+		}
+		return "", false
+	}
+	return t, true
 }
 
 func (g *Gate) decideText(ctx context.Context, in Input, text, source string) *Outcome {

@@ -1030,6 +1030,58 @@ func TestStopFinishesTheReadHandedOver(t *testing.T) {
 	}
 }
 
+// oneFrame hands over one frame, then ends.
+type oneFrame struct{ handed bool }
+
+func (s *oneFrame) Next(ctx context.Context) (scanner.Read, error) {
+	if s.handed {
+		return scanner.Read{}, io.EOF
+	}
+	s.handed = true
+	return scanner.Read{Frame: image.NewGray(image.Rect(0, 0, 8, 8))}, nil
+}
+
+func (s *oneFrame) Close() error { return nil }
+
+// slowDecoder stands for a frame that takes long to decode: the stop
+// comes while it is decoded. Through Decode, or a context that never
+// ends, it reads the pass.
+type slowDecoder struct {
+	text string
+	stop context.CancelFunc
+}
+
+func (d slowDecoder) Decode(*image.Gray) (string, error) { return d.text, nil }
+
+func (d slowDecoder) DecodeContext(ctx context.Context, _ *image.Gray) (string, error) {
+	d.stop()
+	select {
+	case <-ctx.Done():
+		return "", ctx.Err()
+	case <-time.After(10 * time.Second):
+		return d.text, nil
+	}
+}
+
+// A frame being decoded as the stop comes is not a read yet: the gate
+// gives up its decoding (through a decoder that can) rather than wait for
+// it, and decides nothing.
+func TestStopGivesUpAFrameBeingDecoded(t *testing.T) {
+	r := newRig(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	in := gate.Input{Name: "camera", Direction: scanner.Entry, Source: &oneFrame{},
+		Decoder: slowDecoder{text: r.issue("a"), stop: cancel}}
+	if err := r.g.Run(ctx, []gate.Input{in}); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.g.Stats.Decisions.Load(); n != 0 {
+		t.Fatalf("%d decisions; want the frame being decoded given up", n)
+	}
+	if f, none := r.g.Stats.Frames.Load(), r.g.Stats.NoCode.Load(); f != 1 || none != 0 {
+		t.Errorf("%d frames, %d without a code; want 1 frame, not counted as one without a code", f, none)
+	}
+}
+
 // The gate logged a read at trusted time; then the system clock steps back
 // while still "synchronised", or loses its synchronisation. A pass expired
 // by the trusted time already logged stays expired: the clock never goes

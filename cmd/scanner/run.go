@@ -428,13 +428,24 @@ func (m *Main) openInputs(cfg *Config) ([]gate.Input, error) {
 			// no code, and without a budget such a frame runs every strategy.
 			d.Budget = cameraDecodeBudget
 		}
-		dec := gate.DecoderFunc(func(img *image.Gray) (string, error) {
-			r, err := d.Decode(img)
-			return r.Text, err
-		})
-		inputs = append(inputs, gate.Input{Name: ic.Name, Direction: ic.Direction, Source: src, Decoder: dec})
+		inputs = append(inputs, gate.Input{Name: ic.Name, Direction: ic.Direction, Source: src, Decoder: qrDecoder{d}})
 	}
 	return inputs, nil
+}
+
+// qrDecoder is a gate.ContextDecoder over a qr.Decoder: at a stop, the
+// gate gives up a frame at the decoder's next strategy.
+type qrDecoder struct{ d *qr.Decoder }
+
+var _ gate.ContextDecoder = qrDecoder{}
+
+func (q qrDecoder) Decode(img *image.Gray) (string, error) {
+	return q.DecodeContext(context.Background(), img)
+}
+
+func (q qrDecoder) DecodeContext(ctx context.Context, img *image.Gray) (string, error) {
+	r, err := q.d.DecodeContext(ctx, img)
+	return r.Text, err
 }
 
 // readSealKey reads the hub's sealing key from a file, or takes the value

@@ -1,6 +1,7 @@
 package qr
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -268,6 +269,15 @@ func Decode(img *image.Gray) (string, error) {
 // panicked), ErrTooLarge for an image over MaxDimension, and an error for a
 // malformed image (nil, or Pix too short for Rect and Stride).
 func (d *Decoder) Decode(img *image.Gray) (Result, error) {
+	return d.DecodeContext(context.Background(), img)
+}
+
+// DecodeContext is Decode that gives up once ctx is done: it starts no
+// strategy after that and returns ctx's error. A strategy under way runs
+// to its end (gozxing cannot be stopped), so giving up takes at most the
+// dearest strategy's time on img: milliseconds for a camera frame, up
+// to seconds for an image of MaxDimension a side (docs/qr.md, "Time").
+func (d *Decoder) DecodeContext(ctx context.Context, img *image.Gray) (Result, error) {
 	start := time.Now()
 	src, err := newGraySource(img)
 	if err != nil {
@@ -280,11 +290,16 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 		d.reader = qrcode.NewQRCodeReader()
 	}
 	var panicked error
+	gaveUp := false // a strategy was left out because ctx was done
 	size := image.Pt(src.width, src.height)
 	if d.costFrame != size {
 		d.cost, d.costFrame = [numStrategies + 1]time.Duration{}, size
 	}
 	try := func(f *frame, s Strategy, at image.Point) (Result, bool) {
+		if ctx.Err() != nil {
+			gaveUp = true
+			return Result{}, false
+		}
 		t0 := time.Now()
 		r, err := d.attempt(f, s)
 		if f.src.width == size.X && f.src.height == size.Y {
@@ -346,6 +361,10 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 		if s == d.last {
 			continue
 		}
+		if ctx.Err() != nil {
+			gaveUp = true
+			break
+		}
 		if d.Budget > 0 {
 			// Stop when the time is up; skip a strategy that would
 			// overrun it, by half as much again as it cost on earlier
@@ -370,6 +389,9 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 		if r, ok := try(f, s, image.Point{}); ok {
 			return r, nil
 		}
+	}
+	if gaveUp {
+		return Result{}, ctx.Err()
 	}
 	d.last = 0
 	if panicked != nil {
