@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/BurntSushi/toml"
 	"github.com/checkpointgate/checkpoint/scanner"
@@ -472,6 +473,8 @@ func (c *Config) check(src []byte) error {
 	switch {
 	case c.Site == "":
 		return bad("site", "required: the site name passes are issued for")
+	case strings.IndexFunc(c.Site, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
+		return bad("site", "not printable: no pass can name this site")
 	case c.RootKey == "" && c.IssuerKeys.count() == 0:
 		return bad("root_key", "required (or issuer_keys for a gate without a hub)")
 	case c.HubSealKey == "":
@@ -498,6 +501,18 @@ func (c *Config) check(src []byte) error {
 		// without its window).
 		k := toml.Key(append([]string{"policy"}, strings.Split(pe.Key, ".")...))
 		return &configError{line: keyLine(src, k), msg: fmt.Sprintf("%s: %s", k, pe.Problem)}
+	}
+	for _, d := range []struct {
+		name string
+		r    scanner.Rules
+	}{{"entry", c.Policy.Entry}, {"exit", c.Policy.Exit}} {
+		if d.r.PassbackWindow > 0 && d.r.AntiPassback != scanner.PassbackTimed {
+			return &configError{line: keyLine(src, toml.Key{"policy", d.name, "passback_window"}), msg: fmt.Sprintf("policy.%s.passback_window: for anti_passback = \"timed\" only (this is %s)", d.name, d.r.AntiPassback)}
+		}
+	}
+	// The household quota counts exits only (scanner.Decide).
+	if c.Policy.Entry.QuotaCount > 0 {
+		return &configError{line: keyLine(src, toml.Key{"policy", "entry", "quota_count"}), msg: "policy.entry.quota_count: the household quota counts exits only: put it in [policy.exit]"}
 	}
 	// A skew past the most used is a mistake in a config ("24h" for "2m").
 	if c.Policy.ClockSkew > scanner.MaxClockSkew {
@@ -605,6 +620,10 @@ func (in *InputConfig) checkSource(bad func(key, format string, args ...any) err
 		return bad("fps", "a camera's key, not a %s input's", in.Kind)
 	case !isSerial && in.Baud != 0:
 		return bad("baud", "a serial input's key, not a %s input's", in.Kind)
+	case in.Kind != "folder" && in.Loop:
+		return bad("loop", "a folder input's key, not a %s input's", in.Kind)
+	case in.Kind == "stdin" && in.Path != "":
+		return bad("path", "a stdin input reads standard input, not a path")
 	case isSerial && !reader.SupportedBaud(in.Baud):
 		return bad("baud", "%d: not a serial rate (1200 to 921600: 9600, 19200, 38400, 57600, 115200, …)", in.Baud)
 	case in.Width != 0 && in.Height == 0:

@@ -106,6 +106,8 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	}
 	if emergency.On() {
 		logger.Warn("emergency mode is on (switched at the gate): every read at an exit is allowed")
+	} else if policy.Emergency {
+		logger.Warn("emergency mode is on (the policy's emergency = true): every read at an exit is allowed")
 	}
 	if !slices.ContainsFunc(cfg.Inputs, func(in InputConfig) bool { return in.Direction == scanner.Exit }) {
 		logger.Info("no exit input: emergency mode changes nothing at this gate")

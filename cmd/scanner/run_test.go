@@ -166,6 +166,15 @@ direction = "entry"
 		{"one reader not plugged in, spelt two ways", base + "[[input]]\nkind = \"serial\"\npath = \"/dev/ttyNOTHERE7\"\ndirection = \"entry\"\n[[input]]\nkind = \"keyboard\"\npath = \"/dev//./ttyNOTHERE7\"\ndirection = \"exit\"\n", ":10: input.path: input 2: input 1 reads /dev/ttyNOTHERE7 too"},
 		{"two cameras on the default device", base + "[[input]]\nkind = \"camera\"\ndirection = \"entry\"\n[[input]]\nkind = \"camera\"\npath = \"/dev/video0\"\ndirection = \"exit\"\n", ":9: input.path: input 2: input 1 reads /dev/video0 too"},
 		{"negative fps", base + input + "[[input]]\nkind = \"camera\"\ndirection = \"exit\"\nfps = -1\n", ":11: input.fps: input 2: negative"},
+		// A source's key on an input of another kind.
+		{"loop on a camera", base + input + "[[input]]\nkind = \"camera\"\ndirection = \"exit\"\nloop = true\n", ":11: input.loop: input 2: a folder input's key, not a camera input's"},
+		{"loop on a serial reader", base + "[[input]]\nkind = \"serial\"\npath = \"/dev/ttyACM0\"\ndirection = \"exit\"\nloop = true\n", ":8: input.loop: input 1: a folder input's key"},
+		{"a path for stdin (serial meant)", base + "[[input]]\nkind = \"stdin\"\ndirection = \"entry\"\npath = \"/dev/ttyACM0\"\n", ":7: input.path: input 1: a stdin input reads standard input"},
+		// A site no pass can name: every pass would be denied wrong_site.
+		{"site not printable", strings.Replace(base, `"main"`, `"north\tgate"`, 1) + input, ":1: site: not printable"},
+		// Rules that would do nothing.
+		{"quota on entry", base + "[policy.entry]\nquota_count = 1\nquota_window = \"48h\"\n" + input, ":5: policy.entry.quota_count: the household quota counts exits only"},
+		{"window without timed anti-passback", base + "[policy.exit]\nanti_passback = \"hard\"\npassback_window = \"10m\"\n" + input, `:6: policy.exit.passback_window: for anti_passback = "timed" only`},
 		{"hook not http", base + input + "[[hook]]\nurl = \"ftp://127.0.0.1/x\"\n", `:9: hook.url: hook 1: want an http`},
 		{"hook URL with a password, not quoted", base + input + "[[hook]]\nurl = \"http://u:s3cret@/x\"\n", `:9: hook.url: hook 1: want an http:// or https:// URL with a host`},
 		{"bad escape in a hook URL, not quoted", base + input + "[[hook]]\nurl = \"http://gate:s3cret\\u12zz@hub/x\"\n", `:9: hook.url: expected four hexadecimal digits after '\u', but got "(a URL, not shown)" instead`},
@@ -923,5 +932,19 @@ func TestFloorKeptFromTheBuildTime(t *testing.T) {
 	defer l.Close()
 	if f := l.TimeFloor(); f.Before(build) || f.After(build.Add(ran)) {
 		t.Fatalf("after %v of running from the build time %v, the log's floor is %v: the next run starts from the build time again", ran, build, f)
+	}
+}
+
+// A policy with emergency = true puts the gate in emergency mode as the
+// switch does (scanner status says so); the daemon says so at start too,
+// as it does for the switch.
+func TestRunSaysPolicyEmergencyAtStart(t *testing.T) {
+	cfg, _, _ := stdinConfig(t, "[policy]\nemergency = true\n")
+	r := runMain(t, time.Now(), "run", "-config", cfg)
+	if r.code != 0 {
+		t.Fatalf("run: exit %d\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "emergency mode is on (the policy's emergency = true)") {
+		t.Errorf("a gate whose policy has emergency = true started without saying so:\n%s", r.stderr)
 	}
 }
