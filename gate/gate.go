@@ -355,8 +355,8 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	// The debounce runs on the monotonic clock: a wall clock stepped by
 	// NTP, back or forward, neither splits one sighting nor joins two.
 	mono := g.Clock.Mono()
-	textKey := sha256.Sum256([]byte(text))
-	if g.repeat(in, textKey, mono, policy) || g.decidedElsewhere(in, textKey, mono, policy) {
+	tk := textKey(text)
+	if g.repeat(in, tk, mono, policy) || g.decidedElsewhere(in, tk, mono, policy) {
 		g.Stats.Repeats.Add(1)
 		return nil
 	}
@@ -366,21 +366,21 @@ func (g *Gate) decideAndLog(in Input, text, source string) *Outcome {
 	var pk [32]byte
 	if d.Pass != nil {
 		pk = passKey(d.Pass)
-		g.tie(in.Name, textKey, pk)
+		g.tie(in.Name, tk, pk)
 		if g.repeat(in, pk, mono, policy) || g.decidedElsewhere(in, pk, mono, policy) {
 			g.Stats.Repeats.Add(1)
 			return nil
 		}
 	}
 	o := g.commit(in, now, d, nil, source, emergencyExit(policy, in))
-	g.noteDenied(in.Name, textKey, !o.Decision.Allow)
+	g.noteDenied(in.Name, tk, !o.Decision.Allow)
 	if g.last == nil {
 		g.last = map[string]lastRead{}
 	}
 	if d.Pass != nil && o.Decision.Allow {
 		g.passedAgain(pk, o.Seq)
 	}
-	g.last[in.Name] = lastRead{at: mono, text: textKey, pass: d.Pass, key: pk, status: d.Status, allow: o.Decision.Allow, reason: o.Decision.Reason, seq: o.Seq}
+	g.last[in.Name] = lastRead{at: mono, text: tk, pass: d.Pass, key: pk, status: d.Status, allow: o.Decision.Allow, reason: o.Decision.Reason, seq: o.Seq}
 	if d.Pass != nil && !g.forgetTimer {
 		// Whose the read was is kept no longer than an override needs it.
 		g.forgetTimer = true
@@ -425,6 +425,12 @@ func (g *Gate) passedAgain(k [32]byte, seq uint64) {
 			g.last[name] = l
 		}
 	}
+}
+
+// textKey is the debounce key of a read's raw text. Its prefix keeps it
+// apart from every pass key, whatever the text holds.
+func textKey(text string) [32]byte {
+	return sha256.Sum256(append([]byte("text\x00"), text...))
 }
 
 // passKey is the debounce key of a pass: its issuer and its ID (an ID is

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -350,6 +351,18 @@ func TestDebounce(t *testing.T) {
 	if st.Pending != 3 {
 		t.Errorf("%d events logged, want 3", st.Pending)
 	}
+}
+
+// A read's text that spells a pass's debounce key (its issuer and ID as
+// the gate hashes them) is a text, not that pass: it does not hold the
+// pass back.
+func TestDebounceTextIsNotAPass(t *testing.T) {
+	r := newRig(t, nil)
+	spelt := binary.AppendUvarint([]byte("pass\x00"), uint64(len("compound-7")))
+	spelt = append(append(spelt, "compound-7"...), "pass-a-0123456"...)
+	r.expect(r.g.Handle(context.Background(), entry, scanner.Read{Text: string(spelt)}), false, scanner.ReasonMalformed)
+	r.advance(time.Second)
+	r.expect(r.g.Handle(context.Background(), entry, scanner.Read{Text: r.issue("a")}), true, scanner.ReasonOK)
 }
 
 // A holder denied at an exit whose pass the entry's camera beside it sees
