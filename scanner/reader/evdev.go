@@ -168,6 +168,10 @@ func (d *keyDecoder) event(e inputEvent, out sink) {
 			// are held is not known.
 			d.lines.spoil(ReasonIncomplete)
 			d.shift, d.ctrl, d.alt, d.meta = 0, 0, 0, 0
+			// The lost keys came just before: a pause is measured from
+			// here, or the keys after the loss would start a line anew
+			// when the line's first keys were among those lost.
+			d.last = e.time
 		}
 		return
 	case evKey:

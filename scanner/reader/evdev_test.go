@@ -342,3 +342,22 @@ func defaults(t *testing.T, c Config) Config {
 	}
 	return c
 }
+
+// The kernel's evdev queue overflowed while the daemon was not reading: the
+// first keys of a code typed after a quiet spell are lost, and SYN_DROPPED
+// comes before the rest. The rest is not a payload; with the default
+// KeyGap, the quiet spell before the code must not turn it into one.
+func TestLostKeysAfterAQuietSpell(t *testing.T) {
+	for _, size := range []int{eventSize32, eventSize64} {
+		f := &keyFixture{size: size}
+		f.typeLine("CP1:FIRST")
+		f.now += 5 * time.Second      // the next code comes a few seconds later
+		f.event(evSyn, synDropped, 0) // its first keys were lost
+		f.typeLine("TAIL")            // what is left of it, then Enter
+		got, drops := decodeKeys(size, DefaultMaxLine, DefaultKeyGap, f.b.Bytes(), 7)
+		want := []string{"CP1:FIRST"}
+		if !reflect.DeepEqual(got, want) || drops[ReasonIncomplete] != 1 {
+			t.Errorf("%d-byte events: got %q, drops %v; want %q and one incomplete line", size, got, drops, want)
+		}
+	}
+}
