@@ -154,18 +154,27 @@ func (fb *frameBuffer) finish(m mode) (*image.Gray, error) {
 	if len(b) > len(fb.jpeg) {
 		fb.fixed = b // tables were added: keep the grown buffer for the next frame
 	}
-	return decodeJPEGLuma(b)
+	return decodeJPEGLuma(b, m)
 }
+
+// maxJPEGPadding is how far a JPEG frame's sides may exceed the mode's: an
+// encoder may round a side up to its 16-pixel blocks (1080 to 1088).
+const maxJPEGPadding = 16
 
 // decodeJPEGLuma decodes a camera's JPEG frame and returns its luma plane
 // without converting the colour image.
-func decodeJPEGLuma(b []byte) (*image.Gray, error) {
+func decodeJPEGLuma(b []byte, m mode) (*image.Gray, error) {
 	cfg, err := jpeg.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errBadFrame, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > maxSide || cfg.Height > maxSide {
 		return nil, fmt.Errorf("%w: %dx%d JPEG", errBadFrame, cfg.Width, cfg.Height)
+	}
+	// Nor a frame of another size than the mode set (a few pixels of
+	// block padding aside): it would cost what the mode does not show.
+	if m.width > 0 && m.height > 0 && (abs(cfg.Width-m.width) > maxJPEGPadding || abs(cfg.Height-m.height) > maxJPEGPadding) {
+		return nil, fmt.Errorf("%w: %dx%d JPEG, want %dx%d", errBadFrame, cfg.Width, cfg.Height, m.width, m.height)
 	}
 	// Nor one whose decoding takes more than its size shows: a
 	// progressive frame's coefficients, or scans by the thousand.

@@ -190,3 +190,26 @@ func FuzzFrame(f *testing.F) {
 		}
 	})
 }
+
+// A frame of another size than negotiated is dropped as bad
+// (docs/inputs.md), an MJPEG frame too: one far larger than the mode set
+// (here 640x480 on a 64x48 mode; up to 4096x4096 on any mode) would cost
+// the decoder what the mode does not show.
+func TestMJPEGOfAnotherSizeIsBad(t *testing.T) {
+	m := mode{format: fmtMJPG, width: 64, height: 48}
+	var fb frameBuffer
+	if err := fb.copyFrame(m, testJPEG(t, 640, 480)); err != nil {
+		t.Fatal(err)
+	}
+	g, err := fb.finish(m)
+	if err == nil {
+		t.Fatalf("a %v frame on a %v mode was handed on", g.Rect.Size(), m)
+	}
+	// A side rounded up to the encoder's 16-pixel blocks is the mode's.
+	if err := fb.copyFrame(m, testJPEG(t, 64, 64)); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := fb.finish(m); err != nil || g.Rect.Dx() != 64 || g.Rect.Dy() != 64 {
+		t.Fatalf("a 64x64 frame on a %v mode: %v; want it handed on", m, err)
+	}
+}
