@@ -159,10 +159,15 @@ func (t *Trust) withStatus(l *StatusList, raw []byte) (*Trust, error) {
 		case l.Version < held.Version:
 			return nil, fmt.Errorf("status list %s %d: %w %d", l.Issuer, l.Version, ErrOlder, held.Version)
 		case l.Version == held.Version:
-			if l.Digest() == held.Digest() {
+			if l.Digest() == held.Digest() && l.IssuedAt.Equal(held.IssuedAt) {
 				return t, nil
 			}
 			return nil, fmt.Errorf("status list %s %d: %w", l.Issuer, l.Version, ErrVersionConflict)
+		case t.retired(l.signer, RoleStatusSigner, held.IssuedAt.Unix()):
+			// A signer whose window ended before the list held was
+			// issued replaces it with nothing, however it dates its
+			// own (as a pass-issuer key signs no pass that outlives it).
+			return nil, fmt.Errorf("status list %s %d: %w", l.Issuer, l.Version, ErrNotTrusted)
 		}
 	}
 	c := t.clone()
@@ -178,6 +183,17 @@ func (t *Trust) withStatus(l *StatusList, raw []byte) (*Trust, error) {
 	return c, nil
 }
 
+// retired reports whether kid is a key of the given role whose window
+// ended before heldIssuedAt, the issue time of the document it would
+// replace. The root key never retires.
+func (t *Trust) retired(kid []byte, role Role, heldIssuedAt int64) bool {
+	if len(t.Root) == ed25519.PublicKeySize && bytes.Equal(kid, KeyID(t.Root)) {
+		return false
+	}
+	k := t.Keys.lookup(kid, role)
+	return k != nil && k.NotAfter != 0 && heldIssuedAt > k.NotAfter
+}
+
 // WithPolicy returns t with the policy raw for its site.
 func (t *Trust) WithPolicy(raw []byte) (*Trust, error) {
 	p, err := ParsePolicy(raw, t.Root, t.Keys)
@@ -190,6 +206,9 @@ func (t *Trust) WithPolicy(raw []byte) (*Trust, error) {
 			return nil, fmt.Errorf("policy %s %d: %w %d", p.Site, p.Version, ErrOlder, held.Version)
 		case p.Version == held.Version:
 			return t, t.sameVersion("policy/"+p.Site, raw)
+		case t.retired(p.signer, RolePolicySigner, held.IssuedAt):
+			// As for status lists.
+			return nil, fmt.Errorf("policy %s %d: %w", p.Site, p.Version, ErrNotTrusted)
 		}
 	}
 	c := t.clone()

@@ -217,3 +217,106 @@ func TestPolicyClassesArray(t *testing.T) {
 		t.Errorf("classes read back as %v", got.Exit.Classes)
 	}
 }
+
+// A status signer whose window has ended (retired in favour of a successor,
+// but kept in the key set) must not be able to replace the list the gate
+// holds by signing a new one dated back inside its window: the gate would
+// drop the successor's revocations and refuse every later list.
+func TestRetiredStatusSignerCannotReplaceNewerList(t *testing.T) {
+	oldSigner, newSigner := vecStatus, seedKey("status successor")
+	retired := keyEntry(oldSigner, RoleStatusSigner, "compound-7")
+	retired.NotAfter = vecT0.Add(time.Hour).Unix()
+	tr := trustWith(t, &KeySet{Version: 1, IssuedAt: vecT0.Unix(), Keys: []Key{
+		keyEntry(vecIssuer, RolePassIssuer, "compound-7"),
+		retired,
+		keyEntry(newSigner, RoleStatusSigner, "compound-7"),
+	}})
+
+	// The successor's list, issued two days on, revokes index 5.
+	held, _ := NewStatusList("compound-7", 10, vecT0.Add(48*time.Hour), 100)
+	held.Set(5, Revoked)
+	raw, err := SignStatusList(held, newSigner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr, err = tr.WithStatusList(raw); err != nil {
+		t.Fatal(err)
+	}
+	pass := mustIssue(t, vecPass(func(p *Pass) {
+		p.IssuedAt, p.NotBefore, p.Expiry = vecT0.Add(40*time.Hour), vecT0.Add(40*time.Hour), vecT0.Add(64*time.Hour)
+	}), vecIssuer)
+	now := at(50 * time.Hour)
+	if d := Decide(pass, tr, nil, nil, gateIn, now); d.Allow || d.Reason != ReasonRevoked {
+		t.Fatalf("before: %v %s, want revoked", d.Allow, d.Reason)
+	}
+
+	// The retired key, leaked, signs an all-green list at the last version,
+	// dated inside its window.
+	forged, _ := NewStatusList("compound-7", ^uint64(0), vecT0, 100)
+	rawForged, err := SignStatusList(forged, oldSigner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr2, err := tr.WithStatusList(rawForged); err == nil {
+		d := Decide(pass, tr2, nil, nil, gateIn, now)
+		t.Errorf("a retired status signer's back-dated list replaced the newer one held (revoked pass now: allow %v, %s)", d.Allow, d.Reason)
+		next, _ := NewStatusList("compound-7", 11, vecT0.Add(72*time.Hour), 100)
+		next.Set(5, Revoked)
+		rawNext, _ := SignStatusList(next, newSigner)
+		if _, err := tr2.WithStatusList(rawNext); errors.Is(err, ErrOlder) {
+			t.Errorf("and the successor's next list is refused: %v", err)
+		}
+	}
+}
+
+// The same for a policy signer: once retired, it must not replace the
+// policy held with one dated back inside its window.
+func TestRetiredPolicySignerCannotReplaceNewerPolicy(t *testing.T) {
+	oldSigner := seedKey("policy")
+	retired := Key{ID: KeyID(pub(oldSigner)), Public: pub(oldSigner), Role: RolePolicySigner, NotAfter: vecT0.Add(time.Hour).Unix()}
+	tr := trustWith(t, &KeySet{Version: 1, IssuedAt: vecT0.Unix(), Keys: []Key{
+		keyEntry(vecIssuer, RolePassIssuer, "compound-7"), retired,
+	}})
+	closed := DefaultPolicy("north-gate")
+	closed.Version, closed.IssuedAt = 5, vecT0.Add(48*time.Hour).Unix()
+	raw, err := SignPolicy(closed, vecRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr, err = tr.WithPolicy(raw); err != nil {
+		t.Fatal(err)
+	}
+	open := DefaultPolicy("north-gate")
+	open.Version, open.IssuedAt, open.Emergency = ^uint64(0), vecT0.Unix(), true
+	open.Exit = Rules{Green: Allow, Yellow: Allow, Red: Allow}
+	rawOpen, err := SignPolicy(open, oldSigner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr2, err := tr.WithPolicy(rawOpen); err == nil && tr2.Policies["north-gate"].Emergency {
+		t.Errorf("a retired policy signer's back-dated policy replaced the newer one held (emergency now on)")
+	}
+}
+
+// The same version with the same content is a no-op, with other content
+// ErrVersionConflict (docs/trust.md): for a status list, another issue
+// time is other content too (its digest leaves the issue time out).
+func TestStatusSameVersionOtherIssueTime(t *testing.T) {
+	tr := testTrust(t)
+	l, _ := NewStatusList("compound-7", 4, vecT0, 100)
+	raw, err := SignStatusList(l, vecStatus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr, err = tr.WithStatusList(raw); err != nil {
+		t.Fatal(err)
+	}
+	later := l.Clone(4, vecT0.Add(6*time.Hour))
+	rawLater, err := SignStatusList(later, vecStatus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.WithStatusList(rawLater); !errors.Is(err, ErrVersionConflict) {
+		t.Errorf("same version, other issue time: err %v, want ErrVersionConflict", err)
+	}
+}
