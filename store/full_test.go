@@ -334,3 +334,64 @@ func TestFullAckCycles(t *testing.T) {
 	}
 	checkIntact(t, l, hub, seqs[acked+1:])
 }
+
+// An append that failed as the first event of a new segment leaves the
+// Sealer in that segment, whose header was never stored. If the next
+// sequence is not the failed one again (Ack moved the counter past
+// sequences this log never wrote, as after an old copy was restored), the
+// next event is sealed in that segment: Append reports it logged, but no
+// stored header opens it.
+func TestEventAfterFailedSegmentStartOpens(t *testing.T) {
+	priv, hub := testHub(t)
+	path := filepath.Join(t.TempDir(), "events.db")
+	opt := store.LogOptions{Hub: priv.Public(), MaxSize: 256 << 10, Logger: quiet}
+	rng := rand.New(rand.NewPCG(7, 8))
+	// Fill the log, restarting the gate until its first append after an
+	// open (which starts a new segment) fails.
+	var l *store.Log
+	for i := 0; l == nil; i++ {
+		if i == 100000 {
+			t.Fatal("the first append after an open never failed")
+		}
+		o, err := store.OpenLog(path, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		store.NoSyncForTest(o, true)
+		for first := true; ; first = false {
+			_, err = o.Append(benchEvent(i, rng))
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, store.ErrFull) {
+				t.Fatal(err)
+			}
+			if first {
+				l = o
+			} else {
+				_ = o.Close()
+			}
+			break
+		}
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	st, _ := l.Stats()
+	// The hub holds sequences past this log's counter (a restored copy).
+	if err := l.Ack(st.NextSeq + 4); err != nil {
+		t.Fatal(err)
+	}
+	seq, err := l.Append(benchEvent(1, rng))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := l.Pending(0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p) != 1 || p[0].Seq != seq {
+		t.Fatalf("pending %d events, want event %d", len(p), seq)
+	}
+	if _, err := hub.Open(p[0].Header, p[0].Seq, p[0].Box); err != nil {
+		t.Errorf("event %d, reported logged, does not open at the hub: %v", seq, err)
+	}
+}

@@ -433,8 +433,8 @@ func (l *Log) saveFloor() {
 }
 
 func (l *Log) appendSealed(seq uint64, ev *scanner.Event, msg []byte) error {
-	// The Sealer starts a new segment when seq is sealed again after a
-	// failed commit, so no key and nonce are used twice.
+	// The Sealer starts a new segment after a failed commit (below), and
+	// when seq is sealed again, so no key and nonce are used twice.
 	box, seg, err := l.sealer.Seal(seq, msg)
 	if err != nil {
 		return err
@@ -517,6 +517,11 @@ func (l *Log) appendSealed(seq uint64, ev *scanner.Event, msg []byte) error {
 	})
 	if err == nil {
 		l.untrusted, l.marked = mark, marked
+	} else {
+		// The segment this event may have started has no stored
+		// header: seal the next event in a new one, whatever its
+		// sequence (Ack may move the counter past this one).
+		l.sealer.Rotate()
 	}
 	return err
 }
