@@ -56,7 +56,21 @@ func ParsePublicKey(s string) (PublicKey, error) {
 	if k.IsZero() {
 		return PublicKey{}, errors.New("parse seal public key: zero key")
 	}
+	if k.lowOrder() {
+		return PublicKey{}, errors.New("parse seal public key: a point of low order, not a key")
+	}
 	return k, nil
+}
+
+// lowOrder reports whether k is a point of small order (or the zero
+// point): sealed to one, every segment key could be opened by anyone,
+// since its shared secret with any ephemeral key is all zeros. X25519
+// refuses that output, and a clamped scalar is a multiple of the
+// cofactor, so one fixed scalar tells.
+func (k PublicKey) lowOrder() bool {
+	probe := [KeySize]byte{9}
+	_, err := curve25519.X25519(probe[:], k[:])
+	return err != nil
 }
 
 // PrivateKey is the hub's X25519 private key. It stays on the hub.

@@ -79,6 +79,9 @@ func NewSealer(hub PublicKey, opt SealerOptions) (*Sealer, error) {
 	if hub.IsZero() {
 		return nil, errors.New("seal: hub public key is not set")
 	}
+	if hub.lowOrder() {
+		return nil, errors.New("seal: hub public key is a point of low order, not a key")
+	}
 	s := &Sealer{hub: hub, size: opt.SegmentSize, rand: opt.Rand}
 	if s.size <= 0 {
 		s.size = DefaultSegmentSize

@@ -2,6 +2,7 @@ package seal_test
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -186,6 +187,26 @@ func TestKeysText(t *testing.T) {
 	}
 	if _, err := seal.NewSealer(seal.PublicKey{}, seal.SealerOptions{}); err == nil {
 		t.Error("NewSealer accepted a zero key")
+	}
+	// Points of small order: sealed to one, anyone could open the
+	// segment keys.
+	for _, h := range []string{
+		"0100000000000000000000000000000000000000000000000000000000000000", // order 4
+		"e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800", // order 8
+		"5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157", // order 8
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // p-1
+		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // p: 0
+	} {
+		var low seal.PublicKey
+		if _, err := hex.Decode(low[:], []byte(h)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := seal.ParsePublicKey(low.String()); err == nil {
+			t.Errorf("ParsePublicKey accepted the low-order point %s", h)
+		}
+		if _, err := seal.NewSealer(low, seal.SealerOptions{}); err == nil {
+			t.Errorf("NewSealer accepted the low-order point %s", h)
+		}
 	}
 }
 
