@@ -460,6 +460,31 @@ func (g *Gate) noteDenied(input string, text [32]byte, denied bool) {
 	}
 }
 
+// noteReversed records on the sightings of a reversed read's text and
+// pass that the gatekeeper let its holder through (allow) or kept them
+// back: at its input, where it was decided, in any text of the pass; and
+// at the other inputs, where a sighting of them was held back as the same
+// read (decidedElsewhere) and goes by it. Emergency mode coming on then
+// treats the holder as the gatekeeper decided (forgetDeniedExits). The
+// caller holds decideMu.
+func (g *Gate) noteReversed(in Input, text, pass [32]byte, allow bool) {
+	letOut := allow && in.Direction == scanner.Exit
+	for k, s := range g.recent {
+		if k.key != text && k.key != pass {
+			continue
+		}
+		switch {
+		case k.input == in.Name:
+			s.denied, s.decided = !allow, true
+		case !s.decided:
+			s.denied = !letOut
+		default:
+			continue
+		}
+		g.recent[k] = s
+	}
+}
+
 // decidedElsewhere reports whether another input decided a read of key (a
 // text, or a pass) and has seen it within the debounce window of now: a
 // phone in view of two lanes' cameras at once, or shown at a second lane
@@ -616,8 +641,10 @@ func (g *Gate) Override(ctx context.Context, in Input, allow bool, reason string
 		if o.Decision.Allow {
 			g.passedAgain(last.key, o.Seq)
 		}
-		// Its sighting is now of a read let through, or not.
-		g.noteDenied(in.Name, last.text, !o.Decision.Allow)
+		// Its sightings are now of a read let through, or not: here, in
+		// whichever text of its pass is in view, and at the other inputs
+		// that hold the code back as the same read.
+		g.noteReversed(in, last.text, last.key, o.Decision.Allow)
 	}
 	g.decideMu.Unlock()
 	g.act(ctx, o)

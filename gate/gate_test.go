@@ -1637,3 +1637,98 @@ func TestEmergencyExitNotHeldByTheEntry(t *testing.T) {
 		t.Errorf("let out at one exit lane, then seen at the next: %s", o.Decision.Reason)
 	}
 }
+
+// A holder let out at one exit lane, then shown at the next lane straight
+// after (held there as the same read), whom the gatekeeper then keeps back
+// at the first lane (override -deny), is a holder kept back: emergency mode
+// coming on, the code still in view at the next lane only, lets them out
+// there (docs/gate.md: "emergency mode coming on treats the holder as the
+// gatekeeper decided (kept back at an exit: let out …)", and "so is a
+// holder at another exit whose read was taken for one that did not let
+// them out").
+func TestEmergencyOnAfterDenyOverrideAtTheOtherLane(t *testing.T) {
+	r := newRig(t, nil)
+	p := r.issue("p")
+	read := r.read(exit, p)
+	r.expect(read, true, scanner.ReasonOK)
+	r.advance(time.Second)
+	if o := r.read(exit2, p); o != nil {
+		t.Fatalf("the pass at the next lane straight after: %s", o.Decision.Reason)
+	}
+	if _, err := r.g.Override(context.Background(), exit, false, "kept back, checked by the gatekeeper", read.Seq); err != nil {
+		t.Fatal(err)
+	}
+	r.advance(time.Second)
+	if o := r.read(exit2, p); o != nil {
+		t.Fatalf("still in view at the next lane, before the switch: %s", o.Decision.Reason)
+	}
+	r.setEmergency(true)
+	r.advance(time.Second)
+	o := r.read(exit2, p)
+	if o == nil || !o.Decision.Allow {
+		t.Fatalf("kept back by the gatekeeper, in view at the next exit lane, emergency mode on: not let out (%v)", o)
+	}
+}
+
+// The other way round: a holder denied at one exit lane, held at the next
+// as the same read, whom the gatekeeper then lets through at the first
+// lane (override -allow), is one let out: emergency mode coming on does
+// not decide the next lane's sighting again (a second exit event for one
+// passage).
+func TestEmergencyOnAfterAllowOverrideAtTheOtherLane(t *testing.T) {
+	r := newRig(t, quotaOne)
+	a, b := r.issue("a"), r.issue("b") // one household
+	r.expect(r.read(exit, a), true, scanner.ReasonOK)
+	r.advance(time.Minute)
+	read := r.read(exit, b)
+	r.expect(read, false, scanner.ReasonQuota)
+	r.advance(time.Second)
+	if o := r.read(exit2, b); o != nil {
+		t.Fatalf("the pass at the next lane straight after: %s", o.Decision.Reason)
+	}
+	if _, err := r.g.Override(context.Background(), exit, true, "let through, checked by the gatekeeper", read.Seq); err != nil {
+		t.Fatal(err)
+	}
+	// The holder stands at the next lane, its camera seeing the code; the
+	// first lane's camera sees it no more.
+	for range 6 {
+		r.advance(time.Second)
+		if o := r.read(exit2, b); o != nil {
+			t.Fatalf("still in view at the next lane: %s", o.Decision.Reason)
+		}
+	}
+	r.setEmergency(true)
+	r.advance(time.Second)
+	if o := r.read(exit2, b); o != nil {
+		t.Fatalf("let through by the gatekeeper at the first lane, then decided again at the next: %s (allow %v, seq %d)", o.Decision.Reason, o.Decision.Allow, o.Seq)
+	}
+}
+
+// The same at one lane: a holder let out there who then holds up the pass
+// in another text (paper after the phone), the first text out of sight for
+// longer than the window, whom the gatekeeper then keeps back (override
+// -deny), is a holder kept back: emergency mode coming on, that other text
+// still in view, lets them out.
+func TestEmergencyOnAfterDenyOverrideOtherTextInView(t *testing.T) {
+	r := newRig(t, nil)
+	p := r.issue("p")
+	paper := r.issue("p", func(p *scanner.Pass) { p.Holder = "A.B. 1-2" }) // the same pass, another text
+	read := r.read(exit, p)
+	r.expect(read, true, scanner.ReasonOK)
+	for range 7 {
+		r.advance(time.Second)
+		if o := r.read(exit, paper); o != nil {
+			t.Fatalf("the same pass in another text: %s", o.Decision.Reason)
+		}
+	}
+	if _, err := r.g.Override(context.Background(), exit, false, "kept back, checked by the gatekeeper", read.Seq); err != nil {
+		t.Fatal(err)
+	}
+	r.advance(time.Second)
+	r.setEmergency(true)
+	r.advance(time.Second)
+	o := r.read(exit, paper)
+	if o == nil || !o.Decision.Allow {
+		t.Fatalf("kept back by the gatekeeper, the pass in view in another text, emergency mode on: not let out (%v)", o)
+	}
+}
