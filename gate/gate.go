@@ -591,6 +591,30 @@ func (g *Gate) TakeJumps() {
 	g.now()
 }
 
+// FloorRaiser is a log whose time floor can be raised between reads
+// (store.Log): Gate.KeepTime raises it through Memory.
+type FloorRaiser interface {
+	RaiseTimeFloor(time.Time) error
+}
+
+// KeepTime raises the log's time floor to the clock's time when that time
+// is trusted, as the next read's commit would: after moving the state of
+// the clock's jumps (TakeJumps), and not while a move is pending. So a
+// trusted time the gate has had reaches the log even when no one comes
+// before the power goes, and a pass expired by it stays expired in the
+// next boot, trusted time or not. An untrusted clock is never followed.
+// It does nothing when Memory is not a FloorRaiser.
+func (g *Gate) KeepTime() error {
+	g.decideMu.Lock()
+	defer g.decideMu.Unlock()
+	m := g.now()
+	r, ok := g.Memory.(FloorRaiser)
+	if !ok || !m.Trusted || len(g.jumps) > 0 {
+		return nil
+	}
+	return r.RaiseTimeFloor(m.Wall)
+}
+
 // errShiftPending: the gate state of a clock jump could not be moved yet
 // (StateShifter); the read is handled as one that could not be logged.
 var errShiftPending = errors.New("gate state not yet moved up to the clock's time; trying again at the next read")

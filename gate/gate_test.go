@@ -1592,6 +1592,37 @@ func TestTakeJumpsAtStart(t *testing.T) {
 	}
 }
 
+// A gate that had trusted time and saw no one before the power went keeps
+// that time (KeepTime, every few minutes in the daemon): booted again with
+// no trusted time, it denies a pass expired by it, rather than deciding it
+// under clock_unknown. An untrusted clock running ahead is not followed.
+func TestKeepTimeWithoutReads(t *testing.T) {
+	r := newRig(t, nil)
+	expired := r.issue("a", func(p *scanner.Pass) { p.Expiry = t0.Add(5 * 24 * time.Hour) })
+	r.restart(false, time.Time{})
+	r.step(20 * 24 * time.Hour) // a clock running ahead, not synchronised
+	if err := r.g.KeepTime(); err != nil {
+		t.Fatal(err)
+	}
+	if f := r.log.TimeFloor(); !f.Before(t0.Add(24 * time.Hour)) {
+		t.Fatalf("log floor %v: an untrusted clock was followed", f)
+	}
+	// The clock ten days on from the floor (the gate was off), then
+	// synchronised while the gate runs: no one comes.
+	r.step(-10 * 24 * time.Hour)
+	r.g.Clock.Synced = func() bool { return true }
+	if err := r.g.KeepTime(); err != nil {
+		t.Fatal(err)
+	}
+	if f, want := r.log.TimeFloor(), r.now(); f.Before(want) {
+		t.Fatalf("log floor %v after KeepTime at trusted time %v", f, want)
+	}
+	// The power goes; back without network, the clock lost.
+	r.step(-40 * 365 * 24 * time.Hour)
+	r.restart(false, time.Time{})
+	r.expect(r.read(entry, expired), false, scanner.ReasonExpired)
+}
+
 // A holder denied at one exit lane who shows the pass at the next lane
 // straight after (the same read there, the first lane still seeing it) is
 // let out at that lane when emergency mode comes on, the code still in

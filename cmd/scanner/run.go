@@ -222,7 +222,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	// The floor raised to the build time reaches the log now, not at the
 	// first read: keepFloor runs on from the log's floor.
 	g.TakeJumps()
-	side.Go(func() { keepFloor(sideCtx, events, floorInterval, logger) })
+	side.Go(func() { keepFloor(sideCtx, events, g.KeepTime, floorInterval, logger) })
 	if ln != nil {
 		side.Go(func() { ctl.serve(sideCtx) })
 	}
@@ -331,17 +331,18 @@ func freshener(trust *atomic.Pointer[scanner.Trust], clock *gate.Clock) func() *
 // the commits are few enough to spare the SD card.
 var floorInterval = 5 * time.Minute
 
-// keepFloor raises the store's time floor every interval until ctx ends,
-// by the time that really passed (the monotonic clock) since the floor it
-// last saw, so that a gate that saw no one for a day and then lost power
-// and its clock still starts from a recent floor. It never follows the
-// wall clock: a clock that jumps forward (synchronised or not) cannot
-// push the floor past passes that are still valid; events and the hub's
-// signed time do that.
+// keepFloor raises the store's time floor every interval until ctx ends:
+// to the clock's time when the gate trusts it (keepTime, Gate.KeepTime, as
+// a read's commit would), and by the time that really passed (the
+// monotonic clock) since the floor it last saw. So a gate that had trusted
+// time, or saw no one for a day, and then lost power and its clock still
+// starts from a recent floor. It never follows an untrusted wall clock: a
+// clock that jumps forward unsynchronised cannot push the floor past
+// passes that are still valid.
 func keepFloor(ctx context.Context, events interface {
 	TimeFloor() time.Time
 	RaiseTimeFloor(time.Time) error
-}, every time.Duration, logger *slog.Logger) {
+}, keepTime func() error, every time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	floor, at := events.TimeFloor(), time.Now()
@@ -350,6 +351,9 @@ func keepFloor(ctx context.Context, events interface {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			if err := keepTime(); err != nil {
+				logger.Warn("could not raise the time floor to the trusted time", "err", err)
+			}
 			now := time.Now()
 			if err := events.RaiseTimeFloor(floor.Add(now.Sub(at))); err != nil {
 				logger.Warn("could not raise the time floor", "err", err)

@@ -244,10 +244,11 @@ func TestKeepFloor(t *testing.T) {
 	}
 	began := time.Now()
 	ctx, cancel := context.WithCancel(context.Background())
+	var kept atomic.Int32 // calls of the gate's KeepTime
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		keepFloor(ctx, events, time.Millisecond, slog.New(slog.DiscardHandler))
+		keepFloor(ctx, events, func() error { kept.Add(1); return nil }, time.Millisecond, slog.New(slog.DiscardHandler))
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for !events.TimeFloor().After(start) {
@@ -260,6 +261,9 @@ func TestKeepFloor(t *testing.T) {
 	<-done
 	if f, most := events.TimeFloor(), start.Add(time.Since(began)); f.After(most) {
 		t.Fatalf("floor %v, past the %v that really passed since %v", f, time.Since(began), start)
+	}
+	if kept.Load() == 0 {
+		t.Error("the gate was never asked to keep its trusted time")
 	}
 }
 
