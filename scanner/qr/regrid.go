@@ -207,6 +207,11 @@ func regridTriple(m *gozxing.BitMatrix, tl, tr, bl *detector.FinderPattern, hint
 			if a != nil {
 				pts = append(pts, a)
 			}
+			// A mirrored code: bottom-left and top-right swap, as
+			// gozxing's reader and decodeMulti have them.
+			if md, ok := res.GetOther().(*decoder.QRCodeDecoderMetaData); ok {
+				md.ApplyMirroredCorrection(pts)
+			}
 			return gozxing.NewResult(res.GetText(), res.GetRawBytes(), pts, gozxing.BarcodeFormat_QR_CODE)
 		}
 	}

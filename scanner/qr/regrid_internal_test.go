@@ -79,3 +79,38 @@ func TestRegridStrongPerspective(t *testing.T) {
 		t.Errorf("read %d of %d, want at least %d", read, frames, least)
 	}
 }
+
+// Points are the bottom-left, top-left and top-right finder patterns'
+// centres. For a mirrored code gozxing's reader (Hybrid) and decodeMulti
+// swap the first and third, as the decoder's metadata says; regrid, the
+// first strategy, returned them unswapped.
+func TestRegridPointsOfMirroredCode(t *testing.T) {
+	text := randomPass(rand.New(rand.NewPCG(5, 6)))
+	code, err := Encode(text, Options{ModuleSize: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := code.Rect.Dx()
+	mirrored := image.NewGray(code.Rect)
+	for y := range w {
+		for x := range w {
+			mirrored.Pix[y*mirrored.Stride+x] = code.Pix[y*code.Stride+w-1-x]
+		}
+	}
+	want, err := (&Decoder{strategies: []Strategy{Hybrid}}).Decode(mirrored)
+	if err != nil || want.Text != text {
+		t.Fatalf("control: Hybrid read %q, %v", want.Text, err)
+	}
+	for _, s := range []Strategy{Regrid, Multi} {
+		got, err := (&Decoder{strategies: []Strategy{s}}).Decode(mirrored)
+		if err != nil || got.Text != text {
+			t.Fatalf("%v read %q, %v", s, got.Text, err)
+		}
+		for i := range 3 {
+			if d := got.Points[i].Sub(want.Points[i]); max(abs(d.X), abs(d.Y)) > 4 {
+				t.Errorf("%v: points %v, want %v as %v gives them", s, got.Points[:3], want.Points[:3], Hybrid)
+				break
+			}
+		}
+	}
+}
