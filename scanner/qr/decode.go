@@ -240,6 +240,7 @@ type Decoder struct {
 	half   []byte
 	sharp  []byte
 	double []byte
+	dsharp []byte
 }
 
 // DoubleMaxPixels is the largest frame, in pixels, that the Double
@@ -560,7 +561,7 @@ func (d *Decoder) attempt(f *frame, s Strategy) (r Result, err error) {
 			if ds == nil {
 				return Result{}, ErrNotFound
 			}
-			b = gozxing.NewHybridBinarizer(unsharp(ds, boxBlur(ds)))
+			b = gozxing.NewHybridBinarizer(d.doubleSharpened(ds))
 		case binTurned:
 			b = gozxing.NewHybridBinarizer(d.turned(f))
 		}
@@ -735,11 +736,15 @@ func (d *Decoder) doubled(f *frame) *graySource {
 	return f.double
 }
 
-// boxBlur returns src through a 3x3 box blur (edges repeated), in new
-// memory.
-func boxBlur(src *graySource) []byte {
-	n := src.width * src.height
-	return boxBlurInto(src, make([]byte, n), make([]uint16, n))
+// doubleSharpened returns ds (the doubled frame) with an unsharp mask
+// (2×pixel − its 3x3 blur), in the Decoder's scratch space: the blur is
+// built in the buffer and sharpened in place.
+func (d *Decoder) doubleSharpened(ds *graySource) *graySource {
+	n := ds.width * ds.height
+	// sums is only scratch while a blur is built; the smoothed frame
+	// lives in d.smooth.
+	blur := boxBlurInto(ds, scratch(&d.dsharp, n), scratch(&d.sums, n))
+	return unsharpInto(ds, blur)
 }
 
 // boxBlurInto writes src through a 3x3 box blur (edges repeated) into out,
@@ -766,11 +771,11 @@ func boxBlurInto(src *graySource, out []byte, sums []uint16) []byte {
 	return out
 }
 
-// unsharp returns 2×src − blur, clamped, in new memory; blur is laid out
-// compactly (width bytes a row).
-func unsharp(src *graySource, blur []byte) *graySource {
+// unsharpInto returns 2×src − blur, clamped, written over blur, which is
+// laid out compactly (width bytes a row).
+func unsharpInto(src *graySource, blur []byte) *graySource {
 	w, h := src.width, src.height
-	out := make([]byte, w*h)
+	out := blur
 	for y := range h {
 		in := src.pix[(src.top+y)*src.stride+src.left:][:w]
 		b := blur[y*w:][:w]
