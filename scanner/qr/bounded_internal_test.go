@@ -162,6 +162,7 @@ func BenchmarkHostileFrames(b *testing.B) {
 		{"like-finders-1280x720", finderSheet(1280, 720, 6, 54, 200), 0},
 		{"like-finders-1280x720/budget", finderSheet(1280, 720, 6, 54, 200), 20 * time.Millisecond},
 		{"grey-8192", grey(8192, 8192, 0, 256), 0},
+		{"stripes-8192", stripeFrame(8192, 8192), 0},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			d := NewDecoder()
@@ -178,5 +179,61 @@ func BenchmarkHostileFrames(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// stripeFrame is a w×h frame of vertical stripes, black 1, white 1,
+// black 3, white 1 pixels, over and over, under a black row and a white
+// one: every six pixels of every row are a finder pattern's 1:1:3:1:1
+// run, and the black centre of each runs the whole height of the frame.
+// gozxing's search checks each such run by scanning its centre column
+// up and down before refusing it, so no candidate is ever confirmed and
+// maxFinderCandidates never cuts the search short. A PNG of it is a few
+// kilobytes.
+func stripeFrame(w, h int) *image.Gray {
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	pattern := [...]uint8{0, 255, 0, 0, 0, 255}
+	for y := range h {
+		row := img.Pix[y*img.Stride:][:w]
+		for x := range row {
+			switch y {
+			case 0:
+				row[x] = 0
+			case 1:
+				row[x] = 255
+			default:
+				row[x] = pattern[x%len(pattern)]
+			}
+		}
+	}
+	return img
+}
+
+// With TRY_HARDER gozxing's finder search steps every third row, and on
+// stripeFrame each row's w/6 runs each scan a whole column: w·h²/18 pixel
+// reads, which neither maxFinderCandidates nor Budget bounds once the
+// strategy has started (about 45 s for one strategy at 8192 pixels a
+// side). Past maxHarderCost the harder strategies search as the plain one
+// does; camera frames and an upright phone screenshot keep TRY_HARDER.
+// BenchmarkHostileFrames times the stripe frame.
+func TestHarderSearchIsBounded(t *testing.T) {
+	_, harder := hintsHarder[gozxing.DecodeHintType_TRY_HARDER]
+	if !harder {
+		t.Fatal("hintsHarder without TRY_HARDER")
+	}
+	for _, c := range []struct {
+		w, h   int
+		harder bool
+	}{
+		{640, 480, true}, {1280, 720, true}, {1920, 1080, true}, {1080, 2400, true},
+		{2400, 2400, false}, {4096, 4096, false}, {MaxDimension, MaxDimension, false}, {1080, MaxDimension, false},
+	} {
+		_, got := searchHints(hintsHarder, c.w, c.h)[gozxing.DecodeHintType_TRY_HARDER]
+		if got != c.harder {
+			t.Errorf("%d×%d: TRY_HARDER %v, want %v", c.w, c.h, got, c.harder)
+		}
+		if len(searchHints(hintsNone, c.w, c.h)) != 0 || len(searchHints(hintsPure, c.w, c.h)) != 1 {
+			t.Errorf("%d×%d: hints without TRY_HARDER changed", c.w, c.h)
+		}
 	}
 }

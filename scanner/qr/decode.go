@@ -200,9 +200,9 @@ type Result struct {
 // fallbacks stands), so use one Decoder per camera. A Decoder is not safe
 // for concurrent use. The zero value is ready to use, as is NewDecoder's.
 type Decoder struct {
-	// Fallbacks bounds how many strategies besides Hybrid (and besides
-	// the one that last succeeded) one call tries; successive calls take
-	// the fallbacks in turn. Zero means all of them on every call, which
+	// Fallbacks bounds how many strategies besides the first (Regrid, or
+	// HalfRegrid over DoubleMaxPixels) and the one that last succeeded
+	// one call tries; successive calls take the fallbacks in turn. Zero means all of them on every call, which
 	// suits a still image. For a live camera, where a code stays in view
 	// for many frames, 1 or 2 bounds the cost of the many frames without
 	// a code, while every strategy still gets its turn within a few
@@ -263,7 +263,8 @@ func Decode(img *image.Gray) (string, error) {
 }
 
 // Decode looks for one QR code in img and returns it. It tries the
-// strategy that last succeeded first, then Hybrid, then the others in
+// strategy that last succeeded first, then the first of its order (Regrid,
+// or HalfRegrid on a frame over DoubleMaxPixels), then the others in
 // their order (or as many as Fallbacks allows, in turn), and returns the
 // first text gozxing's decoder returns. It returns ErrNotFound
 // when no strategy finds a code (wrapped, with a note, if gozxing
@@ -470,6 +471,27 @@ var largeOrder = func() []Strategy {
 // class) give at most a few dozen.
 const maxFinderCandidates = 200
 
+// maxHarderCost bounds w·h² of a frame that gozxing's finder search
+// reads with TRY_HARDER. That search steps every third row, and every
+// 1:1:3:1:1 run it meets on a row (one every six pixels of a sheet of
+// stripes) scans its centre column, up to the frame's height, before the
+// candidate is refused: w·h²/18 pixel reads, and none is confirmed, so
+// maxFinderCandidates does not cut it short (most of a minute for one
+// strategy at MaxDimension a side). On a larger frame the harder
+// strategies search as the plain one does, every h/388 rows, at a cost
+// in proportion to the pixels. Camera frames and a phone's screenshot
+// (1080×2400, upright) keep TRY_HARDER.
+const maxHarderCost = 1080 * 2400 * 2400
+
+// searchHints returns hints for a search of a w×h bitmap: without
+// TRY_HARDER past maxHarderCost.
+func searchHints(hints map[gozxing.DecodeHintType]any, w, h int) map[gozxing.DecodeHintType]any {
+	if _, harder := hints[gozxing.DecodeHintType_TRY_HARDER]; harder && int64(w)*int64(h)*int64(h) > maxHarderCost {
+		return hintsNone
+	}
+	return hints
+}
+
 // errNoise is the panic with which a search that confirmed more than
 // maxFinderCandidates candidates is cut short (gozxing's search cannot be
 // stopped otherwise); attempt returns it as its error.
@@ -585,7 +607,8 @@ func (d *Decoder) attempt(f *frame, s Strategy) (r Result, err error) {
 			res, err = decodeMulti(m, info.hints)
 		}
 	} else {
-		res, err = d.reader.Decode(bm, boundedSearch(info.hints, maxFinderCandidates, nil))
+		hints := searchHints(info.hints, bm.GetWidth(), bm.GetHeight())
+		res, err = d.reader.Decode(bm, boundedSearch(hints, maxFinderCandidates, nil))
 	}
 	if err != nil {
 		return Result{}, err
