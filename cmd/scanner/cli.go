@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -282,6 +283,9 @@ func (m *Main) issue(args []string) error {
 			scanner.MaxHolderLen, scanner.MaxHousehold, scanner.MaxSites)
 	}
 	if *pngFile != "" {
+		if err := notAKeyFile(*pngFile, *keyFile); err != nil {
+			return err
+		}
 		img, err := qr.Encode(text, qr.Options{})
 		if err != nil {
 			return fmt.Errorf("render QR: %w", err)
@@ -306,6 +310,24 @@ func (m *Main) issue(args []string) error {
 		}
 	}
 	fmt.Fprintln(m.Stdout, text)
+	return nil
+}
+
+// notAKeyFile refuses a -png FILE that is the -key file, or any other key
+// file scanner keygen wrote: issue writes over an image already there (an
+// earlier pass's), but a slip of the shell must not turn the issuer's key
+// into a picture of a pass.
+func notAKeyFile(png, key string) error {
+	pfi, err := os.Stat(png)
+	if err != nil {
+		return nil // nothing there (or the open will say why)
+	}
+	if kfi, err := os.Stat(key); err == nil && os.SameFile(pfi, kfi) {
+		return hinted(fmt.Errorf("-png %s is the -key file", png), "give the image another name")
+	}
+	if b, err := readSmall(png); err == nil && bytes.HasPrefix(b, []byte("checkpoint-ed25519-")) {
+		return hinted(fmt.Errorf("-png %s holds a key, not an image", png), "give the image another name")
+	}
 	return nil
 }
 

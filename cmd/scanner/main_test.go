@@ -210,3 +210,35 @@ func TestDecodeNoCode(t *testing.T) {
 		t.Errorf("decode: %d %q", r.code, r.stdout)
 	}
 }
+
+// issue -png naming the issuer's key file (or its .pub) must not write a
+// picture of the pass over the key: keygen refuses to replace a key
+// without -f, and the private key cannot be made again.
+func TestIssuePNGKeepsKeyFiles(t *testing.T) {
+	dir := t.TempDir()
+	prefix := filepath.Join(dir, "issuer")
+	if r := runMain(t, t0, "keygen", "-o", prefix); r.code != 0 {
+		t.Fatalf("keygen: %d %s", r.code, r.stderr)
+	}
+	for _, target := range []string{prefix + ".key", prefix + ".pub"} {
+		before, err := os.ReadFile(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := runMain(t, t0, "issue", "-key", prefix+".key", "-png", target)
+		after, err := os.ReadFile(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(before, after) {
+			t.Errorf("issue -png %s (exit %d) wrote over the key file", filepath.Base(target), r.code)
+		}
+		if r.code != exitError {
+			t.Errorf("issue -png %s: exit %d, want %d", filepath.Base(target), r.code, exitError)
+		}
+	}
+	// The key still signs.
+	if r := runMain(t, t0, "issue", "-key", prefix+".key"); r.code != 0 {
+		t.Errorf("issue after: %d %s", r.code, r.stderr)
+	}
+}
