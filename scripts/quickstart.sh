@@ -22,7 +22,14 @@ echo "== verify the PNG (exit 0: allowed)"
 "$s" verify -pub "$work/issuer.pub" "$work/pass.png"
 echo "== verify a copy with one character changed (exit 1: denied)"
 forged="${pass:0:40}$([ "${pass:40:1}" = 0 ] && echo 1 || echo 0)${pass:41}"
-"$s" verify -pub "$work/issuer.pub" -text "$forged" && exit 1
+# Exactly 1 (denied): 2 is an error, which must not pass for a denial.
+denied() {
+	local rc=0
+	"$@" || rc=$?
+	[ "$rc" -eq 1 ] || { echo "quickstart: $2 exited $rc, want 1 (denied)" >&2; exit 1; }
+}
+denied "$s" verify -pub "$work/issuer.pub" -text "$forged"
 echo "== verify two days later (exit 1: expired)"
-"$s" verify -pub "$work/issuer.pub" -at "$(date -u -d '+2 days' +%Y-%m-%dT%H:%M:%SZ)" "$work/pass.png" && exit 1
+later=$(date -u -d '+2 days' +%Y-%m-%dT%H:%M:%SZ)
+denied "$s" verify -pub "$work/issuer.pub" -at "$later" "$work/pass.png"
 echo "== done; files are in $work"
