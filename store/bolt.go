@@ -288,6 +288,14 @@ func openFile(s openSpec) (*opened, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", s.what, err)
 	}
+	// The file as examined: a damaged one is moved aside only if it is
+	// still this one (another process may have recovered it meanwhile).
+	var examined os.FileInfo
+	if exists {
+		if examined, err = os.Stat(s.path); err != nil {
+			return nil, fmt.Errorf("open %s: %w", s.what, err)
+		}
+	}
 	var problems []string
 	if exists && side.attempts >= maxOpenAttempts {
 		problems = []string{fmt.Sprintf("%d earlier opens did not finish (the process died opening or checking the file)", side.attempts)}
@@ -296,7 +304,13 @@ func openFile(s openSpec) (*opened, error) {
 	if err := writeSidecar(sp, &side); err != nil {
 		return nil, fullOr(fmt.Errorf("open %s: %w", s.what, err))
 	}
+	// unlock releases the folder's lock, once taken (below); release
+	// does so at most once.
+	unlock := func() {}
+	release := func() { unlock(); unlock = func() {} }
+	defer release()
 	abandon := func(err error) (*opened, error) {
+		release() // writeSidecar takes it
 		// Not a crash: do not count this attempt against the file.
 		side.attempts--
 		_ = writeSidecar(sp, &side)
@@ -319,6 +333,32 @@ func openFile(s openSpec) (*opened, error) {
 	}
 	var salvaged uint64
 	var aside string
+	// Moving a damaged file aside and putting a fresh one in place is done
+	// by one process at a time, under the folder's lock: two that found
+	// the file damaged (or missing) would otherwise each put a fresh one
+	// in place, the later over the other's, which goes on writing to a
+	// file no longer under the name (or moved aside as damaged).
+	if problems != nil || !exists {
+		u, _, err := lockFolder(filepath.Dir(s.path))
+		if err != nil {
+			return abandon(fmt.Errorf("open %s: %w", s.what, err))
+		}
+		unlock = u
+		fi, err := os.Stat(s.path)
+		switch {
+		case err == nil && !exists:
+			// Created by another process meanwhile: open that one.
+			release()
+			exists = true
+			db, chk, err := openBolt(s.path, s.opts, s.validate)
+			if err != nil {
+				return abandon(fmt.Errorf("open %s: %w", s.what, err))
+			}
+			o.db, o.check = db, chk
+		case exists && (err != nil || !os.SameFile(fi, examined)):
+			return abandon(fmt.Errorf("open %s: %w: %s was recovered by another process meanwhile", s.what, ErrLocked, s.path))
+		}
+	}
 	if problems != nil {
 		now := s.now()
 		aside = asideName(s.path, now)
@@ -356,6 +396,7 @@ func openFile(s openSpec) (*opened, error) {
 	}
 	if !exists {
 		err := createAtomic(s.path, s.opts, func(tx *bolt.Tx) error { return s.init(tx, side, salvaged, aside) })
+		release()
 		if err != nil {
 			return abandon(fullOr(fmt.Errorf("open %s: %w", s.what, err)))
 		}

@@ -239,10 +239,21 @@ func (w *walker) node(buf []byte, pgid uint64, depth int, lo, hi []byte) ([]byte
 		}
 		return buf[start : start+ksize], buf[start+ksize : start+ksize+vsize], eflags, nil
 	}
+	// bbolt lays out the elements' keys and values after the element
+	// table, one after another in element order. Elements that overlap
+	// (two sharing one value) are damage, and a hostile file could make
+	// the inline buckets below them be walked over and over: 2^depth
+	// times for two elements a level sharing one nested bucket.
+	end := uint64(pageHeaderSize + count*elementSize)
 	inOrder := func(i int, k, prev []byte) error {
 		if !keyInOrder(i, prev, k, hi) {
 			return corrupt("page %d: key %d out of order", pgid, i)
 		}
+		start, ksize, vsize, _, _ := element(buf, flags, i)
+		if start < end {
+			return corrupt("page %d: element %d overlaps the one before it", pgid, i)
+		}
+		end = start + ksize + vsize
 		return nil
 	}
 	switch flags {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 
@@ -67,12 +68,25 @@ func migrateLog1to2(tx *bolt.Tx) error {
 		}
 	}
 	passes, exp := tx.Bucket(bucketPasses), tx.Bucket(bucketPassExp)
-	return passes.ForEach(func(h, v []byte) error {
+	// A damaged entry (bbolt has no checksums on values) costs that
+	// entry, as it would in a log of this schema; it must not make the
+	// migration, and so every open, fail.
+	var bad [][]byte
+	if err := passes.ForEach(func(h, v []byte) error {
 		if len(v) != passValueSize {
-			return corrupt("pass state entry of %d bytes", len(v))
+			bad = append(bad, bytes.Clone(h))
+			return nil
 		}
 		return exp.Put(append(v[1:9:9], h...), nil)
-	})
+	}); err != nil {
+		return err
+	}
+	for _, h := range bad {
+		if err := passes.Delete(h); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // migrateLog2to3 marks a log that holds gate state keyed without the
