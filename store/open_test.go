@@ -151,47 +151,9 @@ func TestTwoOpensOfAMissingLog(t *testing.T) {
 	opt := LogOptions{Hub: priv.Public(), Logger: quietLog, LockTimeout: 50 * time.Millisecond}
 	for i := range 100 {
 		path := filepath.Join(t.TempDir(), "events.db")
-		var ls [2]*Log
-		var errs [2]error
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for j := range 2 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				ls[j], errs[j] = OpenLog(path, opt)
-			}()
-		}
-		close(start)
-		wg.Wait()
-		var logged []uint64
-		for j, l := range ls {
-			if errs[j] != nil {
-				continue
-			}
-			seq, err := l.Append(&scanner.Event{Wall: recBase.UnixNano(), Allow: true, PassID: []byte{byte(j)}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			logged = append(logged, seq)
-		}
-		for _, l := range ls {
-			if l != nil {
-				l.Close()
-			}
-		}
-		l, err := OpenLog(path, opt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := l.Pending(0, 10)
-		l.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(p) != len(logged) {
-			t.Fatalf("round %d: opens gave %v, %v; events %v reported as logged, %d in the log", i, errs[0], errs[1], logged, len(p))
+		errs, logged, pending := openTwiceAndAppend(t, path, opt, recBase)
+		if pending != len(logged) {
+			t.Fatalf("round %d: opens gave %v, %v; events %v reported as logged, %d in the log", i, errs[0], errs[1], logged, pending)
 		}
 	}
 }
@@ -207,46 +169,59 @@ func TestTwoOpensOfADamagedLog(t *testing.T) {
 		priv, _, _ := makeLog(t, path) // 200 events pending
 		markUnfinished(t, path)
 		opt := LogOptions{Hub: priv.Public(), Logger: quietLog, LockTimeout: 50 * time.Millisecond}
-		var ls [2]*Log
-		var errs [2]error
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for j := range 2 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				ls[j], errs[j] = OpenLog(path, opt)
-			}()
-		}
-		close(start)
-		wg.Wait()
-		logged := 0
-		for j, l := range ls {
-			if errs[j] != nil {
-				continue
-			}
-			if _, err := l.Append(&scanner.Event{Wall: recBase.Add(time.Hour).UnixNano(), Allow: true, PassID: []byte{byte(j)}}); err != nil {
-				t.Fatal(err)
-			}
-			logged++
-		}
-		for _, l := range ls {
-			if l != nil {
-				l.Close()
-			}
-		}
-		l, err := OpenLog(path, opt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := l.Pending(0, 1000)
-		l.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(p) != 200+logged {
-			t.Fatalf("round %d: opens gave %v, %v; %d events reported as logged; %d pending, want %d", i, errs[0], errs[1], logged, len(p), 200+logged)
+		errs, logged, pending := openTwiceAndAppend(t, path, opt, recBase.Add(time.Hour))
+		if pending != 200+len(logged) {
+			t.Fatalf("round %d: opens gave %v, %v; events %v reported as logged; %d pending, want %d", i, errs[0], errs[1], logged, pending, 200+len(logged))
 		}
 	}
+}
+
+// openTwiceAndAppend opens the log at path twice at once (openTwice),
+// appends one event at wall to each log that opened, closes them, and
+// returns the opens' errors, the sequences reported as logged, and how
+// many events are pending when the log is opened again.
+func openTwiceAndAppend(t *testing.T, path string, opt LogOptions, wall time.Time) (errs [2]error, logged []uint64, pending int) {
+	t.Helper()
+	ls, errs := openTwice(path, opt)
+	for j, l := range ls {
+		if errs[j] != nil {
+			continue
+		}
+		seq, err := l.Append(&scanner.Event{Wall: wall.UnixNano(), Allow: true, PassID: []byte{byte(j)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		logged = append(logged, seq)
+	}
+	for _, l := range ls {
+		if l != nil {
+			l.Close()
+		}
+	}
+	l, err := OpenLog(path, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	p, err := l.Pending(0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return errs, logged, len(p)
+}
+
+// openTwice opens the log at path from two goroutines at once, as two
+// processes would (bbolt's lock and the folder's are per open file).
+func openTwice(path string, opt LogOptions) (ls [2]*Log, errs [2]error) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for j := range 2 {
+		wg.Go(func() {
+			<-start
+			ls[j], errs[j] = OpenLog(path, opt)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return ls, errs
 }
