@@ -22,7 +22,10 @@
 // pass (its issuer and pass ID) in another text, read again at the same
 // input within the policy's debounce window of its last
 // sighting (on the monotonic clock) is one decision: it is neither decided
-// nor logged again.
+// nor logged again. So is one read at another input while the input that
+// decided it still sees it, within the window. In emergency mode a read
+// at an exit is held back this way only by a read that let its holder out
+// at another exit.
 //
 // Deciding and logging are one step across all inputs (decoding and the
 // outputs are not), so rules that count earlier passages — a household's
@@ -32,6 +35,8 @@
 //
 // Clock gives each decision a scanner.Moment: the wall clock when it is
 // trusted (synchronised, and not below the persisted time floor), otherwise
-// the time floor advanced by the monotonic clock since start, marked
-// untrusted. Every event records which.
+// the time floor advanced by the monotonic clock. That advanced floor is
+// marked untrusted until the clock has had a trusted reading, or a trusted
+// time from SetTrusted, in this run; after that it is marked trusted.
+// Every event records which.
 package gate

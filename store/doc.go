@@ -60,5 +60,6 @@
 // The store takes time as an input: event times come from the events,
 // RaiseTimeFloor takes the time, and the few times the store reads the
 // clock itself (write times, the check time, acknowledgement times) go
-// through the options' Now and are held at the time floor.
+// through the options' Now. The event log holds them at its time floor;
+// the trust cache has no floor, and its write times are the clock's.
 package store

@@ -25,9 +25,10 @@ var (
 	// ErrClosed is returned by every method called after Close.
 	ErrClosed = errors.New("store: closed")
 
-	// ErrSchema is returned by OpenLog and OpenTrust for a file written by
-	// a newer build (a schema version this build does not know). The file is
-	// left untouched.
+	// ErrSchema is returned by OpenLog for a file written by a newer build
+	// (a schema version this build does not know). The file is left
+	// untouched. (OpenTrust moves such a trust cache aside and starts an
+	// empty one: its documents can be fetched again.)
 	ErrSchema = errors.New("store: unknown schema version")
 
 	// ErrLocked is returned by OpenLog and OpenTrust when another process

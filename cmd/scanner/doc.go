@@ -11,6 +11,7 @@
 //	verify  -pub PREFIX.pub (FILE | -text PASS)
 //	                                  print the decision as JSON; exit 0 allowed, 1 denied, 2 error
 //	decode  FILE...                   print what each QR image holds: name, tab, Go-quoted text
+//	                                  (nothing after the tab when it holds no code)
 //	run     -config FILE              run the gate (docs/gate.md)
 //	override -config FILE (-allow | -deny) -reason TEXT [-input NAME] [-read SEQ]
 //	                                  a gatekeeper's manual decision, through the running gate's control socket
