@@ -19,7 +19,9 @@ func TestAckPastTheEndSurvivesARecovery(t *testing.T) {
 	if _, err := l.Append(&scanner.Event{Wall: recBase.UnixNano()}); err != nil {
 		t.Fatal(err)
 	}
+	l.mu.Lock()                  // the floor keeper writes the sidecar copy too
 	through := l.side.hwm + 5000 // well past the block reserved so far
+	l.mu.Unlock()
 	if err := l.Ack(through); err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,9 @@ func TestReservationBeforeCommit(t *testing.T) {
 	if _, err := l.Append(ev(0)); err != nil {
 		t.Fatal(err)
 	}
+	l.mu.Lock() // the floor keeper writes the sidecar copy too
 	hwm := l.side.hwm
+	l.mu.Unlock()
 	// Move the counter to the last reserved sequence (as a hub that
 	// holds more than this log does): the append after it needs a block.
 	if err := l.Ack(hwm - 1); err != nil {
