@@ -357,6 +357,11 @@ func openFile(s openSpec) (*opened, error) {
 			o.db, o.check = db, chk
 		case exists && (err != nil || !os.SameFile(fi, examined)):
 			return abandon(fmt.Errorf("open %s: %w: %s was recovered by another process meanwhile", s.what, ErrLocked, s.path))
+		case exists && fileHeld(s.path):
+			// Open in another process (bbolt's lock): a fresh file it put
+			// in place, whose open counts this process saw unfinished,
+			// is not damaged.
+			return abandon(fmt.Errorf("open %s: %w: %s is open in another process", s.what, ErrLocked, s.path))
 		}
 	}
 	if problems != nil {
@@ -396,11 +401,13 @@ func openFile(s openSpec) (*opened, error) {
 	}
 	if !exists {
 		err := createAtomic(s.path, s.opts, func(tx *bolt.Tx) error { return s.init(tx, side, salvaged, aside) })
-		release()
 		if err != nil {
 			return abandon(fullOr(fmt.Errorf("open %s: %w", s.what, err)))
 		}
+		// The folder's lock is let go once bbolt's lock on the fresh file
+		// is held: another process then finds it open (fileHeld).
 		db, chk, err := openBolt(s.path, s.opts, s.validate)
+		release()
 		if err != nil {
 			return abandon(fmt.Errorf("open fresh %s: %w", s.what, err))
 		}

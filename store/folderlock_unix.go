@@ -44,3 +44,19 @@ func lockFolder(dir string) (unlock func(), held bool, err error) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// fileHeld reports whether another open of the file at path holds a flock
+// on it: bbolt takes one for as long as a process has the file open.
+func fileHeld(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if err == nil {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		return false
+	}
+	return errors.Is(err, syscall.EWOULDBLOCK)
+}
