@@ -72,16 +72,8 @@ func TestSerialPTY(t *testing.T) {
 	}
 	defer r.Close()
 	r.sleep = sl.sleep
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-
 	// Open first (the open flushes what was sent before it), then send.
-	r.mu.Lock()
-	err = r.reopen(ctx)
-	r.mu.Unlock()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := openNow(t, r)
 
 	// The port is raw, 8N1, at the speed asked for.
 	check, err := os.OpenFile(slave, os.O_RDONLY|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
@@ -241,4 +233,19 @@ func TestDeviceEndOfFileIsUnplug(t *testing.T) {
 	if rd, err := r.Next(ctx); err != nil || rd.Text != "y" {
 		t.Fatalf("after plugging in again: Next = %+v, %v; want y", rd, err)
 	}
+}
+
+// openNow opens r's port now, as its first Next would, and returns a
+// context of 10 s for the reads that follow.
+func openNow(t *testing.T, r *Reader) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	r.mu.Lock()
+	err := r.reopen(ctx)
+	r.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx
 }

@@ -3,7 +3,6 @@
 package reader
 
 import (
-	"context"
 	"os"
 	"testing"
 	"time"
@@ -47,14 +46,7 @@ func TestSerialDiscardsWhatWaitedAtOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	r.mu.Lock()
-	err = r.reopen(ctx)
-	r.mu.Unlock()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := openNow(t, r)
 	if _, err := master.Write([]byte("CP1:FRESH\r")); err != nil {
 		t.Fatal(err)
 	}
