@@ -202,8 +202,8 @@ type Result struct {
 type Decoder struct {
 	// Fallbacks bounds how many strategies besides the first (Regrid, or
 	// HalfRegrid over DoubleMaxPixels) and the one that last succeeded
-	// one call tries; successive calls take the fallbacks in turn. Zero means all of them on every call, which
-	// suits a still image. For a live camera, where a code stays in view
+	// one call tries; successive calls take the fallbacks in turn. Zero
+	// means all of them on every call, which suits a still image. For a live camera, where a code stays in view
 	// for many frames, 1 or 2 bounds the cost of the many frames without
 	// a code, while every strategy still gets its turn within a few
 	// frames.
@@ -649,9 +649,7 @@ func (d *Decoder) smoothed(f *frame) *graySource {
 	n := w * h
 	out := boxBlurInto(src, scratch(&d.smooth, n), scratch(&d.sums, n))
 	if src.invert {
-		for i := range out {
-			out[i] = 255 - out[i]
-		}
+		invertAll(out)
 	}
 	f.smooth = &graySource{pix: out, stride: w, width: w, height: h}
 	return f.smooth
@@ -698,24 +696,7 @@ func (d *Decoder) sharpened(f *frame) *graySource {
 	if f.sharp != nil {
 		return f.sharp
 	}
-	blur := d.smoothed(f)
-	src := f.src
-	w, h := src.width, src.height
-	n := w * h
-	out := scratch(&d.sharp, n)
-	for y := range h {
-		in := src.pix[(src.top+y)*src.stride+src.left:][:w]
-		b := blur.pix[y*w:][:w]
-		row := out[y*w:][:w]
-		for x := range w {
-			v := int(in[x])
-			if src.invert {
-				v = 255 - v
-			}
-			row[x] = uint8(min(255, max(0, 2*v-int(b[x]))))
-		}
-	}
-	f.sharp = &graySource{pix: out, stride: w, width: w, height: h}
+	f.sharp = unsharp(f.src, d.smoothed(f).pix, scratch(&d.sharp, f.src.width*f.src.height))
 	return f.sharp
 }
 
@@ -767,7 +748,17 @@ func (d *Decoder) doubleSharpened(ds *graySource) *graySource {
 	// sums is only scratch while a blur is built; the smoothed frame
 	// lives in d.smooth.
 	blur := boxBlurInto(ds, scratch(&d.dsharp, n), scratch(&d.sums, n))
-	return unsharpInto(ds, blur)
+	if ds.invert {
+		invertAll(blur)
+	}
+	return unsharp(ds, blur, blur)
+}
+
+// invertAll turns every pixel of b to its negative.
+func invertAll(b []byte) {
+	for i := range b {
+		b[i] = 255 - b[i]
+	}
 }
 
 // boxBlurInto writes src through a 3x3 box blur (edges repeated) into out,
@@ -794,20 +785,25 @@ func boxBlurInto(src *graySource, out []byte, sums []uint16) []byte {
 	return out
 }
 
-// unsharpInto returns 2×src − blur, clamped, written over blur, which is
-// laid out compactly (width bytes a row).
-func unsharpInto(src *graySource, blur []byte) *graySource {
+// unsharp writes 2×src − blur, clamped, into out and returns it as a
+// source; blur and the result are laid out compactly (width bytes a row)
+// and hold the pixels as src is seen (inverted when it is). out may be
+// blur itself.
+func unsharp(src *graySource, blur, out []byte) *graySource {
 	w, h := src.width, src.height
-	out := blur
 	for y := range h {
 		in := src.pix[(src.top+y)*src.stride+src.left:][:w]
 		b := blur[y*w:][:w]
 		row := out[y*w:][:w]
 		for x := range w {
-			row[x] = uint8(min(255, max(0, 2*int(in[x])-int(b[x]))))
+			v := int(in[x])
+			if src.invert {
+				v = 255 - v
+			}
+			row[x] = uint8(min(255, max(0, 2*v-int(b[x]))))
 		}
 	}
-	return &graySource{pix: out, stride: w, width: w, height: h, invert: src.invert}
+	return &graySource{pix: out, stride: w, width: w, height: h}
 }
 
 // turned returns f's source (its half-size version for a frame over
