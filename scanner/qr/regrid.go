@@ -309,7 +309,9 @@ func stepAlignment(m *gozxing.BitMatrix, tl, tr, bl *detector.FinderPattern, cs 
 	dst := []float64{tl.GetX(), tl.GetY(), tr.GetX(), tr.GetY(), bl.GetX(), bl.GetY()}
 	t := detector.Detector_createTransform(tl, tr, bl, nil, dim)
 	c0, c := float64(cs[0])+0.5, float64(cs[len(cs)/2])+0.5
-	for _, p := range [][2]float64{{c, c0}, {c0, c}, {c, c}, {d - 6.5, d - 6.5}} {
+	// The two on the timing patterns, the middle one, the bottom-right.
+	steps := [...][2]float64{{c, c0}, {c0, c}, {c, c}, {d - 6.5, d - 6.5}}
+	for i, p := range steps {
 		if len(src) > 6 {
 			if t = fitHomography(src, dst, dim); t == nil {
 				return nil
@@ -322,13 +324,13 @@ func stepAlignment(m *gozxing.BitMatrix, tl, tr, bl *detector.FinderPattern, cs 
 				break
 			}
 		}
-		if p[0] == d-6.5 {
+		switch {
+		case i == len(steps)-1:
 			return a
-		}
-		if a != nil {
+		case a != nil:
 			src = append(src, p[0], p[1])
 			dst = append(dst, a.GetX(), a.GetY())
-		} else if p[0] == c && p[1] == c || p[0] == c0 && len(src) == 6 {
+		case i == 1 && len(src) == 6, i == 2:
 			// Neither pattern on the timing patterns, or not the one
 			// in the middle: not a code of this version.
 			return nil
