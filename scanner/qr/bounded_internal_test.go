@@ -4,6 +4,7 @@ import (
 	"errors"
 	"image"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -139,10 +140,12 @@ func TestSkippedStrategyRunsAgain(t *testing.T) {
 // to a camera or drop in the folder input, which gozxing's searches make
 // dear (docs/qr.md, "Time"): a sheet of small finder patterns and a
 // sheet of like ones, each with no budget and as the daemon decodes camera
-// frames (Budget 20 ms, after ten frames of noise), and an 8192-pixel
-// square of random grey (one op takes seconds: -benchtime 1x). Setting
-// maxFinderCandidates, maxMultiCandidates and maxMultiTriples to 1<<30
-// shows what the bounds save.
+// frames (Budget 20 ms, after ten frames of noise), and 8192-pixel
+// squares of random grey and of stripes (one op takes seconds:
+// -benchtime 1x). Without a budget it also reports the dearest
+// strategy's cost, the longest a stop waits for the frame. Setting
+// maxFinderCandidates, maxMultiCandidates and maxMultiTriples to 1<<30,
+// and maxHarderCost to 1<<62, shows what the bounds save.
 func BenchmarkHostileFrames(b *testing.B) {
 	grey := func(w, h int, lo, span int) *image.Gray {
 		r := rand.New(rand.NewPCG(23, 24))
@@ -178,6 +181,11 @@ func BenchmarkHostileFrames(b *testing.B) {
 					b.Fatalf("%v, want ErrNotFound", err)
 				}
 			}
+			if c.budget == 0 {
+				// The longest a stop waits for this frame
+				// (DecodeContext gives up between strategies).
+				b.ReportMetric(float64(slices.Max(d.cost[:]))/1e6, "dearest-strategy-ms")
+			}
 		})
 	}
 }
@@ -212,8 +220,7 @@ func stripeFrame(w, h int) *image.Gray {
 // With TRY_HARDER gozxing's finder search steps every third row, and on
 // stripeFrame each row's w/6 runs each scan a whole column: w·h²/18 pixel
 // reads, which neither maxFinderCandidates nor Budget bounds once the
-// strategy has started (about 45 s for one strategy at 8192 pixels a
-// side). Past maxHarderCost the harder strategies search as the plain one
+// strategy has started. Past maxHarderCost the harder strategies search as the plain one
 // does; camera frames and an upright phone screenshot keep TRY_HARDER.
 // BenchmarkHostileFrames times the stripe frame.
 func TestHarderSearchIsBounded(t *testing.T) {
